@@ -1,0 +1,154 @@
+"""Extractive answers: the best sentences of the top passages, quoted verbatim with citations."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from qa.retriever import Hit, Retriever
+from qa.terms import terms
+
+NOT_FOUND = "I could not find an answer to that in these documents."
+MAX_QUOTE_CHARS = 600
+PASSAGES_CONSIDERED = 8
+# Sentence score = weights of (sentence cosine, query-term coverage, passage score); docs/QUALITY.md.
+W_DENSE, W_LEXICAL, W_PASSAGE = 1.0, 0.6, 0.3
+# Decline below this confidence; chosen on the dev sets (docs/QUALITY.md).
+DECLINE_BELOW = 0.5
+# Logistic model of P(answerable) from (best sentence cosine, query-term coverage); docs/QUALITY.md.
+CONF_W_DENSE, CONF_W_COVERAGE, CONF_BIAS = 8.0, 6.0, -6.5
+# A sentence that opens by pointing back ("It", "This", "However") is quoted with the one before it.
+_LEANS_BACK = re.compile(r"^(?:it|its|this|these|those|they|their|such|however|but|therefore|thus|then|so|"
+                         r"also|in addition|the reason|he|she|which)\b", re.IGNORECASE)
+
+
+@dataclass
+class Citation:
+    """One verbatim quote and where it stands in its source."""
+
+    id: int
+    doc_id: str
+    title: str
+    section: str | None
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass
+class Answer:
+    """The answer to one question: quotes with citations, or a decline."""
+
+    question: str
+    search_query: str
+    abstained: bool
+    answer: str
+    index_version: str
+    confidence: float = 0.0
+    citations: list[Citation] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The stable JSON form shared by the CLI and the API."""
+        return asdict(self)
+
+
+@dataclass
+class _Candidate:
+    sentence: int
+    passage: int
+    score: float
+    dense: float
+    coverage: float
+
+
+class Answerer:
+    """Picks and quotes sentences from retrieved passages, or declines."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self.r = retriever
+        a = retriever.data.arrays
+        self.s_doc, self.s_start, self.s_end = a["s_doc"], a["s_start"], a["s_end"]
+
+    def sentence_text(self, j: int) -> str:
+        """The text of sentence j."""
+        return self.r.data.documents[int(self.s_doc[j])]["text"][int(self.s_start[j]) : int(self.s_end[j])]
+
+    def candidates(self, query_vector: np.ndarray, query_terms: list[str], hits: list[Hit]) -> list[_Candidate]:
+        """Sentences of the top passages, scored against the query, best first."""
+        weights = {t: self.r.bm25.idf(t) for t in set(query_terms)}
+        total = sum(weights.values()) or 1.0
+        top = hits[:PASSAGES_CONSIDERED]
+        best_hit = max((h.score for h in top), default=1.0) or 1.0
+        seen: dict[int, _Candidate] = {}
+        for hit in top:
+            section_terms = set(terms(self.r.section(hit.passage) or ""))
+            for j in self.r.sentences(hit.passage):
+                if j in seen:
+                    continue
+                own = set(terms(self.sentence_text(j)))
+                # The heading counts half: it says what the sentence is about, not what it says.
+                matched = sum(w * (1.0 if t in own else 0.5 if t in section_terms else 0.0)
+                              for t, w in weights.items())
+                coverage = matched / total
+                dense = float(self.r.data.sentence_vectors[j] @ query_vector)
+                score = W_DENSE * dense + W_LEXICAL * coverage + W_PASSAGE * hit.score / best_hit
+                seen[j] = _Candidate(j, hit.passage, score, dense, coverage)
+        return sorted(seen.values(), key=lambda c: (-c.score, c.sentence))
+
+    def confidence(self, best: _Candidate | None) -> float:
+        """Estimated probability that the best sentence answers the question."""
+        if best is None:
+            return 0.0
+        z = CONF_W_DENSE * best.dense + CONF_W_COVERAGE * best.coverage + CONF_BIAS
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def answer(self, question: str, search_query: str, query_vector: np.ndarray, query_terms: list[str],
+               hits: list[Hit], k: int = 3) -> Answer:
+        """An Answer quoting up to k passages' best sentences, or a decline."""
+        version = self.r.data.index_version
+        cands = self.candidates(query_vector, query_terms, hits)
+        confidence = self.confidence(cands[0] if cands else None)
+        if confidence < DECLINE_BELOW:
+            return Answer(question, search_query, True, NOT_FOUND, version, round(confidence, 4))
+        citations: list[Citation] = []
+        used: list[tuple[int, int, int]] = []  # doc, start, end of quotes so far
+        for cand in cands:
+            if len(citations) >= k:
+                break
+            if cand.score < cands[0].score * 0.5:
+                break  # far weaker than the best: more noise than answer
+            doc_i, start, end = self._quote_span(cand.sentence)
+            if any(d == doc_i and start < e and s < end for d, s, e in used):
+                continue
+            quote = self.r.data.documents[doc_i]["text"][start:end]
+            if any(_near_duplicate(quote, c.quote) for c in citations):
+                continue
+            used.append((doc_i, start, end))
+            doc = self.r.data.documents[doc_i]
+            citations.append(Citation(len(citations) + 1, doc["doc_id"], doc["title"], self.r.section(cand.passage),
+                                      quote, start, end, round(cand.score, 4)))
+        text = " ".join(f"\u201c{c.quote}\u201d [{c.id}]" for c in citations)
+        return Answer(question, search_query, False, text, version, round(confidence, 4), citations)
+
+    def _quote_span(self, j: int) -> tuple[int, int, int]:
+        """Offsets of the quote for sentence j: the sentence, with the one before when it leans on it."""
+        doc_i, start, end = int(self.s_doc[j]), int(self.s_start[j]), int(self.s_end[j])
+        text = self.r.data.documents[doc_i]["text"]
+        if j > 0 and int(self.s_doc[j - 1]) == doc_i and _LEANS_BACK.match(text[start:end]):
+            prev_start, prev_end = int(self.s_start[j - 1]), int(self.s_end[j - 1])
+            # Only within one paragraph, and never past the quote length limit.
+            if "\n" not in text[prev_end:start] and end - prev_start <= MAX_QUOTE_CHARS:
+                start = prev_start
+        return doc_i, start, end
+
+
+def _near_duplicate(a: str, b: str) -> bool:
+    """Two quotes saying nearly the same words (repeated paragraphs across or within documents)."""
+    ta, tb = set(terms(a)), set(terms(b))
+    if not ta or not tb:
+        return a.strip() == b.strip()
+    return len(ta & tb) / len(ta | tb) >= 0.8

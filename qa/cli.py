@@ -1,0 +1,264 @@
+"""The `qa` command line: build, ask, search, eval, info, serve."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict
+
+import click
+
+from qa.config import MODES, Settings
+from qa.errors import QAError
+from qa.service import QAService
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def common(func):
+    """--corpus, --index and --model on every command, defaulting to QA_* environment variables."""
+
+    @click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False), envvar="QA_CORPUS_DIR",
+                  help="Documents folder [env QA_CORPUS_DIR; default: corpus/]")
+    @click.option("--index", "index_dir", type=click.Path(file_okay=False), envvar="QA_INDEX_DIR",
+                  help="Index folder [env QA_INDEX_DIR; default: index/]")
+    @click.option("--model", type=click.Path(file_okay=False), envvar="QA_MODEL",
+                  help="A sentence-transformers model folder [env QA_MODEL; default: the bundled all-MiniLM-L6-v2]")
+    @functools.wraps(func)
+    def wrapper(corpus_dir, index_dir, model, **kwargs):
+        try:
+            settings = Settings.from_env(corpus_dir=corpus_dir, index_dir=index_dir, model=model)
+            return func(QAService(settings), **kwargs)
+        except (QAError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def _note(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _ready(service: QAService) -> None:
+    """Build the index first if there is none."""
+    report = service.ensure_index(progress=sys.stderr.isatty())
+    if report is not None:
+        _note(f"Built the index: {report.documents} documents, {report.passages} passages.")
+        _problems(report.problems)
+
+
+def _problems(problems) -> None:
+    for p in problems:
+        _note(f"skipped {p.path}: {p.message}")
+
+
+def _requests(argument: str | None, key: str) -> Iterator[tuple[str, list[str] | None, str | None]]:
+    """(text, history, error) from the argument, or one per stdin line (plain text or a JSON object)."""
+    if argument is not None:
+        yield argument, None, None
+        return
+    if sys.stdin.isatty():
+        _note("Reading questions from standard input, one per line (Ctrl-D to end).")
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                obj = json.loads(line)
+                yield obj.get(key, obj.get("question")), obj.get("history"), None
+            except (ValueError, AttributeError) as exc:
+                yield line, None, f"not a JSON object: {exc}"
+        else:
+            yield line, None, None
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="qa", prog_name="qa")
+def cli() -> None:
+    """Answer questions from a folder of documents with verbatim, cited quotes.
+
+    \b
+    Examples:
+      qa build                                  # index corpus/ (only changed files)
+      qa ask "What causes hemifacial spasm?"
+      qa ask --json "How is it treated?" < /dev/null
+      echo '{"question": "What causes it?", "history": ["What is hemifacial spasm?"]}' | qa ask --json
+      qa search -k 5 "botulinum toxin"
+      qa eval ../shared/eval/dev.jsonl
+    """
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--rebuild", is_flag=True, help="Re-read and re-embed every document.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@common
+def build(service: QAService, rebuild: bool, as_json: bool) -> None:
+    """Build or update the index from the corpus folder.
+
+    Only documents whose content changed are processed; deleted ones are dropped.
+
+    \b
+    Examples:
+      qa build
+      qa build --rebuild --corpus docs/ --index /tmp/docs-index
+    """
+    report = service.build(rebuild=rebuild, progress=sys.stderr.isatty() and not as_json,
+                           on_wait=lambda: _note("Waiting for another build to finish..."))
+    if as_json:
+        out = asdict(report)
+        out["problems"] = [asdict(p) for p in report.problems]
+        click.echo(json.dumps(out))
+        return
+    _problems(report.problems)
+    click.echo(f"added {report.added}, changed {report.changed}, removed {report.removed}, "
+               f"unchanged {report.unchanged}")
+    state = "written" if report.wrote_index else "already up to date"
+    click.echo(f"index {state}: {report.documents} documents, {report.passages} passages, "
+               f"{report.sentences} sentences; {report.embedded} texts embedded; "
+               f"version {report.index_version} ({report.seconds:.1f}s)")
+
+
+def _print_answer(answer) -> None:
+    click.secho(f"Q: {answer.question}", bold=True)
+    if answer.search_query != answer.question:
+        click.echo(f"   (searched: {answer.search_query})")
+    if answer.abstained:
+        click.echo(f"\n{answer.answer}\n")
+        return
+    for c in answer.citations:
+        where = " \u203a ".join(x for x in (c.title, c.section) if x)
+        click.echo(f"\n[{c.id}] \u201c{c.quote}\u201d")
+        click.echo(f"    \u2014 {where} ({c.doc_id}, characters {c.start}-{c.end})")
+    click.echo(f"\nconfidence {answer.confidence:.2f} \u00b7 index {answer.index_version}\n")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="One JSON answer per question.")
+@click.option("-k", default=3, show_default=True, type=click.IntRange(1, 10), help="Most quotes per answer.")
+@click.option("--mode", type=click.Choice(MODES), envvar="QA_MODE", help="Retrieval mode [env QA_MODE]")
+@common
+def ask(service: QAService, question: str | None, as_json: bool, k: int, mode: str | None) -> None:
+    """Answer QUESTION, or each line of standard input, with cited quotes.
+
+    A stdin line is plain text or {"question": ..., "history": [earlier questions]}.
+
+    \b
+    Examples:
+      qa ask "What is hemifacial spasm?"
+      qa ask --json -k 1 "Who proposed microvascular decompression?"
+      printf 'What is HFS?\\nHow is it treated?\\n' | qa ask
+    """
+    _ready(service)
+    failed = 0
+    for text, history, error in _requests(question, "question"):
+        try:
+            if error:
+                raise QAError(error)
+            answer = service.ask(text, history, k=k, mode=mode)
+        except QAError as exc:
+            failed += 1
+            if as_json:
+                click.echo(json.dumps({"question": text, "error": {"code": exc.code, "message": str(exc)}}))
+            else:
+                _note(f"Error: {exc}")
+            continue
+        if as_json:
+            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            _print_answer(answer)
+    if failed:
+        sys.exit(1)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("query", required=False)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per query.")
+@click.option("-k", default=10, show_default=True, type=click.IntRange(1, 100), help="How many passages.")
+@click.option("--mode", type=click.Choice(MODES), envvar="QA_MODE", help="Retrieval mode [env QA_MODE]")
+@common
+def search(service: QAService, query: str | None, as_json: bool, k: int, mode: str | None) -> None:
+    """Ranked passages for QUERY (or each stdin line), without declining.
+
+    \b
+    Examples:
+      qa search "microvascular decompression"
+      qa search --json -k 20 --mode bm25 "Teflon"
+    """
+    _ready(service)
+    failed = 0
+    for text, history, error in _requests(query, "query"):
+        try:
+            if error:
+                raise QAError(error)
+            search_query, results = service.search(text, k=k, history=history, mode=mode)
+        except QAError as exc:
+            failed += 1
+            if as_json:
+                click.echo(json.dumps({"query": text, "error": {"code": exc.code, "message": str(exc)}}))
+            else:
+                _note(f"Error: {exc}")
+            continue
+        if as_json:
+            click.echo(json.dumps({"query": search_query, "results": [asdict(r) for r in results]},
+                                  ensure_ascii=False))
+            continue
+        click.secho(f"Q: {search_query}", bold=True)
+        for rank, r in enumerate(results, 1):
+            click.echo(f"\n{rank}. {r.doc_id} \u203a {r.section or '-'} [{r.start}-{r.end}] score {r.score:.3f}")
+            click.echo(f"   {r.text}")
+        click.echo()
+    if failed:
+        sys.exit(1)
+
+
+@cli.command("eval", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("-k", default=3, show_default=True, type=click.IntRange(1, 10), help="Quotes per answer.")
+@common
+def eval_(service: QAService, file: str, as_json: bool, k: int) -> None:
+    """Score answers against a question file (JSON lines: id, question, answers, history).
+
+    A hit is a quote containing an accepted answer (case and spaces folded); questions with no
+    answers are out of scope and should be declined.
+
+    \b
+    Example:
+      qa eval ../shared/eval/dev.jsonl
+    """
+    from qa.evaluate import evaluate, read_items
+
+    _ready(service)
+    report = evaluate(service, read_items(file), k=k)
+    if as_json:
+        click.echo(json.dumps(asdict(report), ensure_ascii=False))
+        return
+    click.echo(f"questions {report.questions} (in scope {report.in_scope}, out of scope {report.out_of_scope})")
+    click.echo(f"hit@1 {report.hit_at_1:.3f}  hit@3 {report.hit_at_3:.3f}")
+    click.echo(f"declined out-of-scope {report.declined_out_of_scope:.3f}  falsely declined {report.falsely_declined}")
+    for miss in report.misses:
+        click.echo(f"\nmiss {miss['id']}: {miss['question']} ({miss['problem']}, confidence {miss['confidence']})")
+        if miss["quote"]:
+            click.echo(f"   got: {miss['quote'][:300]}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@common
+def info(service: QAService, as_json: bool) -> None:
+    """What the index holds: documents, passages, model, version, build time."""
+    data = service.info()
+    if as_json:
+        click.echo(json.dumps(data))
+    else:
+        for key, value in data.items():
+            click.echo(f"{key:14} {value}")
+
+
+def main() -> None:
+    """Entry point of the `qa` console script."""
+    cli(prog_name="qa")

@@ -1,0 +1,57 @@
+"""FAISS index of passage vectors: exact inner product when small, HNSW when large."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+# Below this many vectors exact search is fast enough and perfect; docs/PERFORMANCE.md.
+EXACT_LIMIT = 200_000
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 128
+
+
+class DenseIndex:
+    """Top-k inner-product search over normalized vectors."""
+
+    def __init__(self, index: faiss.Index) -> None:
+        self.index = index
+        if hasattr(index, "hnsw"):
+            index.hnsw.efSearch = HNSW_EF_SEARCH
+
+    @property
+    def kind(self) -> str:
+        """'flat' (exact) or 'hnsw'."""
+        return "hnsw" if hasattr(self.index, "hnsw") else "flat"
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, exact_limit: int = EXACT_LIMIT) -> DenseIndex:
+        """An index holding `vectors` (rows in passage order)."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        dim = vectors.shape[1]
+        if len(vectors) <= exact_limit:
+            index = faiss.IndexFlatIP(dim)
+        else:
+            index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.add(vectors)
+        return cls(index)
+
+    def save(self, path: Path) -> None:
+        """Write the FAISS index to a file."""
+        faiss.write_index(self.index, str(path))
+
+    @classmethod
+    def load(cls, path: Path) -> DenseIndex:
+        """Read a FAISS index file."""
+        return cls(faiss.read_index(str(path)))
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and passage ids of the k nearest passages (fewer if the index is smaller)."""
+        k = min(k, self.index.ntotal)
+        if k <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        scores, ids = self.index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep]

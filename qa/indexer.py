@@ -1,0 +1,297 @@
+"""Building the index from the corpus folder, incrementally: only changed documents are processed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from qa import __version__
+from qa.config import Settings
+from qa.corpus import Problem, list_files, read_document, sha256_bytes
+from qa.dense import DenseIndex
+from qa.embedder import Embedder, bundled_model_path, weights_fingerprint
+from qa.errors import CorpusError, QAError
+from qa.lexical import BM25Index
+from qa.passages import chunk_document
+from qa.sentences import SentenceSplitter, params_from_dict, params_to_dict, train_params
+from qa.store import ARRAY_NAMES, IndexData, build_lock, read_index, read_manifest, recover, write_index
+from qa.terms import terms
+
+DENSE_FILE = "dense.faiss"
+BM25_DIR = "bm25"
+EMBED_TEXT_VERSION = 1
+
+
+@dataclass
+class BuildReport:
+    """What a build did."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    documents: int = 0
+    passages: int = 0
+    sentences: int = 0
+    embedded: int = 0
+    index_version: str = ""
+    wrote_index: bool = False
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class _Doc:
+    """One document's share of the index, either carried over or freshly chunked."""
+
+    record: dict
+    sentences: list[tuple[int, int, str | None]]
+    passages: list[tuple[int, int, str | None, int, int]]  # sentence indices relative to the document
+    p_vectors: np.ndarray | None = None
+    s_vectors: np.ndarray | None = None
+
+
+def passage_embedding_text(title: str, section: str | None, text: str) -> str:
+    """What the model sees for a passage: its section heading gives short passages their topic."""
+    return f"{section}: {text}" if section and section != title else text
+
+
+def model_identity(settings: Settings) -> dict:
+    """Name, path and weight fingerprint of the configured model, without loading it."""
+    path = settings.model or bundled_model_path()
+    return {"name": Path(path).name if settings.model else "all-MiniLM-L6-v2", "path": str(path),
+            "fingerprint": weights_fingerprint(path)}
+
+
+def _settings_key(settings: Settings, model: dict) -> dict:
+    return {"max_chars": settings.max_chars, "overlap": settings.overlap, "model": model["fingerprint"],
+            "embed_text": EMBED_TEXT_VERSION}
+
+
+def _split_old(old: IndexData) -> dict[str, _Doc]:
+    """Per-document slices of an existing index, keyed by doc_id."""
+    a = old.arrays
+    out = {}
+    p_bounds = np.searchsorted(a["p_doc"], np.arange(len(old.documents) + 1))
+    s_bounds = np.searchsorted(a["s_doc"], np.arange(len(old.documents) + 1))
+    for i, record in enumerate(old.documents):
+        p0, p1, s0, s1 = p_bounds[i], p_bounds[i + 1], s_bounds[i], s_bounds[i + 1]
+        sec = lambda j: None if j < 0 else old.sections[j]  # noqa: E731
+        sentences = [(int(a["s_start"][j]), int(a["s_end"][j]), sec(a["s_section"][j])) for j in range(s0, s1)]
+        passages = [(int(a["p_start"][j]), int(a["p_end"][j]), sec(a["p_section"][j]),
+                     int(a["p_first"][j]) - s0, int(a["p_last"][j]) - s0) for j in range(p0, p1)]
+        out[record["doc_id"]] = _Doc(record, sentences, passages, old.passage_vectors[p0:p1],
+                                     old.sentence_vectors[s0:s1])
+    return out
+
+
+def _old_manifest(settings: Settings) -> dict | None:
+    try:
+        return read_manifest(settings.index_dir)
+    except QAError:
+        return None
+
+
+def build_index(
+    settings: Settings,
+    embedder_factory: Callable[[], Embedder],
+    rebuild: bool = False,
+    progress: bool = False,
+    on_wait: Callable[[], None] | None = None,
+    model: dict | None = None,
+) -> BuildReport:
+    """Bring the index at settings.index_dir up to date with settings.corpus_dir."""
+    started = time.monotonic()
+    corpus_dir = Path(settings.corpus_dir)
+    files, problems = list_files(corpus_dir)
+    model = model or model_identity(settings)
+    key = _settings_key(settings, model)
+    with build_lock(settings.index_dir, settings.lock_timeout, on_wait):
+        recover(settings.index_dir)
+        manifest = _old_manifest(settings)
+        reusable = not rebuild and manifest is not None and manifest.get("settings") == key
+        old_hashes = {d: v["sha256"] for d, v in manifest["documents"].items()} if manifest else {}
+        report = BuildReport(problems=problems)
+
+        raw: dict[str, tuple[Path, bytes]] = {}
+        for path in files:
+            doc_id = path.relative_to(corpus_dir).as_posix()
+            try:
+                raw[doc_id] = (path, path.read_bytes())
+            except OSError as exc:
+                problems.append(Problem(doc_id, f"cannot read file: {exc.strerror or exc}"))
+        hashes = {doc_id: sha256_bytes(data) for doc_id, (_, data) in raw.items()}
+        unchanged = {d for d, h in hashes.items() if old_hashes.get(d) == h}
+        report.removed = len(set(old_hashes) - set(hashes))
+        report.unchanged = len(unchanged)
+        report.changed = sum(1 for d in hashes if d in old_hashes and d not in unchanged)
+        report.added = sum(1 for d in hashes if d not in old_hashes)
+        if reusable and not report.added and not report.changed and not report.removed:
+            _fill_counts(report, manifest)  # nothing to do: the model is not even loaded
+            report.seconds = time.monotonic() - started
+            return report
+        old = None if rebuild else _read_old(settings, manifest)
+        same_model = old is not None and old.manifest["settings"]["model"] == key["model"] \
+            and old.manifest["settings"]["embed_text"] == key["embed_text"]
+        old_docs = _split_old(old) if same_model else {}
+        if not (reusable and same_model):
+            unchanged = set()  # re-chunk everything; the text cache still spares the model
+
+        fresh = {}
+        for doc_id in sorted(set(hashes) - unchanged):
+            path, data = raw[doc_id]
+            try:
+                fresh[doc_id] = read_document(path, doc_id, data)
+            except CorpusError as exc:
+                problems.append(Problem(doc_id, str(exc)))
+        if unchanged:
+            params = params_from_dict(old.punkt)  # unchanged documents must split as before
+        else:
+            params = train_params(doc.text for doc in fresh.values())
+        splitter = SentenceSplitter(params)
+
+        docs: dict[str, _Doc] = {d: old_docs[d] for d in unchanged}
+        for doc_id, doc in fresh.items():
+            sentences, passages = chunk_document(doc, splitter, settings.max_chars, settings.overlap)
+            record = {"doc_id": doc_id, "title": doc.title, "format": doc.format, "sha256": doc.sha256,
+                      "text": doc.text}
+            docs[doc_id] = _Doc(record, [(s.start, s.end, s.section) for s in sentences],
+                                [(p.start, p.end, p.section, p.first, p.last) for p in passages])
+        if not docs:
+            raise CorpusError(_empty_message(corpus_dir, problems))
+        ordered = [docs[d] for d in sorted(docs)]
+        report.embedded = _embed_missing(ordered, embedder_factory, old_docs.values(), progress)
+        data = _assemble(ordered, model, key, params_to_dict(params))
+        bm25 = BM25Index.build([terms(_passage_lexical_text(data, i)) for i in range(len(data.passage_vectors))])
+        dense = DenseIndex.build(data.passage_vectors)
+        data.manifest["dense_index"] = dense.kind
+        write_index(data, settings.index_dir, {DENSE_FILE: dense.save, BM25_DIR: bm25.save})
+        report.wrote_index = True
+        _fill_counts(report, data.manifest)
+        report.seconds = time.monotonic() - started
+        return report
+
+
+def _empty_message(corpus_dir: Path, problems: list[Problem]) -> str:
+    if problems:
+        return f"no readable documents in {corpus_dir} ({len(problems)} file(s) skipped; see the messages above)"
+    return f"no documents in {corpus_dir}: add .txt, .md, .html or .pdf files and build again"
+
+
+def _fill_counts(report: BuildReport, manifest: dict) -> None:
+    counts = manifest["counts"]
+    report.documents, report.passages, report.sentences = counts["documents"], counts["passages"], counts["sentences"]
+    report.index_version = manifest["index_version"]
+
+
+def _read_old(settings: Settings, manifest: dict | None) -> IndexData | None:
+    """The current index, when there is a readable one (a damaged one is simply rebuilt)."""
+    if manifest is None:
+        return None
+    try:
+        return read_index(settings.index_dir)
+    except QAError:
+        return None
+
+
+def _text_key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _embed_missing(docs: list[_Doc], embedder_factory, known: Iterable[_Doc], progress: bool) -> int:
+    """Fill vectors for documents that lack them, embedding only texts not among the `known` documents."""
+    cache: dict[bytes, np.ndarray] = {}
+    for d in known:
+        for texts, vectors in zip(_texts(d), (d.p_vectors, d.s_vectors), strict=True):
+            cache.update(zip(map(_text_key, texts), vectors, strict=True))
+    todo: dict[bytes, str] = {}
+    for d in docs:
+        if d.p_vectors is None:
+            for text in (t for group in _texts(d) for t in group):
+                key = _text_key(text)
+                if key not in cache:
+                    todo[key] = text
+    if todo:
+        embedder = embedder_factory()
+        vectors = embedder.encode(list(todo.values()), progress=progress)
+        cache.update(zip(todo.keys(), vectors, strict=True))
+    dim = next(iter(cache.values())).shape[0] if cache else embedder_factory().dimension
+    for d in docs:
+        if d.p_vectors is None:
+            p_texts, s_texts = _texts(d)
+            d.p_vectors = np.array([cache[_text_key(t)] for t in p_texts], dtype=np.float32).reshape(-1, dim)
+            d.s_vectors = np.array([cache[_text_key(t)] for t in s_texts], dtype=np.float32).reshape(-1, dim)
+    return len(todo)
+
+
+def _texts(d: _Doc) -> tuple[list[str], list[str]]:
+    """Embedding texts of a document's passages and sentences."""
+    text, title = d.record["text"], d.record["title"]
+    return ([passage_embedding_text(title, sec, text[s:e]) for s, e, sec, _, _ in d.passages],
+            [text[s:e] for s, e, _ in d.sentences])
+
+
+def _assemble(docs: list[_Doc], model: dict, key: dict, punkt: dict) -> IndexData:
+    """One IndexData from per-document pieces, in doc_id order."""
+    sections: dict[str, int] = {}
+    sec_id = lambda s: -1 if s is None else sections.setdefault(s, len(sections))  # noqa: E731
+    cols: dict[str, list[int]] = {name: [] for name in ARRAY_NAMES}
+    s_offset = 0
+    for i, d in enumerate(docs):
+        for s, e, sec in d.sentences:
+            cols["s_doc"].append(i), cols["s_start"].append(s), cols["s_end"].append(e)
+            cols["s_section"].append(sec_id(sec))
+        for s, e, sec, first, last in d.passages:
+            cols["p_doc"].append(i), cols["p_start"].append(s), cols["p_end"].append(e)
+            cols["p_section"].append(sec_id(sec))
+            cols["p_first"].append(first + s_offset), cols["p_last"].append(last + s_offset)
+        s_offset += len(d.sentences)
+    arrays = {name: np.array(values, dtype=np.int64 if name.endswith(("start", "end")) else np.int32)
+              for name, values in cols.items()}
+    dim = docs[0].p_vectors.shape[1]
+    p_vectors = np.concatenate([d.p_vectors for d in docs]) if docs else np.zeros((0, dim), np.float32)
+    s_vectors = np.concatenate([d.s_vectors for d in docs]) if docs else np.zeros((0, dim), np.float32)
+    doc_hashes = {d.record["doc_id"]: {"sha256": d.record["sha256"], "title": d.record["title"],
+                                       "passages": len(d.passages), "sentences": len(d.sentences)} for d in docs}
+    version = hashlib.sha256(json.dumps([key, sorted((k, v["sha256"]) for k, v in doc_hashes.items())])
+                             .encode()).hexdigest()[:12]
+    manifest = {
+        "format_version": 1,
+        "index_version": version,
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model": dict(model, dimension=int(dim)),
+        "settings": key,
+        "chunking": {"max_chars": key["max_chars"], "overlap": key["overlap"], "sentences": "nltk-punkt"},
+        "counts": {"documents": len(docs), "passages": len(p_vectors), "sentences": len(s_vectors)},
+        "documents": doc_hashes,
+        "versions": _versions(),
+    }
+    records = [d.record for d in docs]
+    return IndexData(manifest, records, list(sections), arrays, p_vectors, s_vectors, punkt)
+
+
+def _passage_lexical_text(data: IndexData, i: int) -> str:
+    """What BM25 sees for a passage: its text and section heading."""
+    a = data.arrays
+    record = data.documents[a["p_doc"][i]]
+    section = data.sections[a["p_section"][i]] if a["p_section"][i] >= 0 else None
+    return passage_embedding_text(record["title"], section, record["text"][a["p_start"][i] : a["p_end"][i]])
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"qa": __version__}
+    for dist in ("sentence-transformers", "faiss-cpu", "bm25s", "nltk", "numpy", "torch"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            pass
+    return out

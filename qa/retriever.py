@@ -1,0 +1,130 @@
+"""Hybrid passage retrieval: FAISS dense search and BM25, fused."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.dense import DenseIndex
+from qa.errors import IndexUnusable
+from qa.indexer import BM25_DIR, DENSE_FILE
+from qa.lexical import BM25Index
+from qa.store import REBUILD_HINT, IndexData, read_index
+
+# How many candidates each retriever contributes before fusion.
+DEPTH = 100
+# Weight of the dense side in the convex fusion of normalized scores (docs/QUALITY.md).
+DENSE_WEIGHT = 0.5
+
+
+@dataclass
+class Hit:
+    """A retrieved passage and its scores."""
+
+    passage: int
+    score: float
+    dense: float = 0.0
+    bm25: float = 0.0
+
+
+class Retriever:
+    """Searches the passages of one loaded index."""
+
+    def __init__(self, data: IndexData, dense: DenseIndex, bm25: BM25Index) -> None:
+        self.data = data
+        self.dense = dense
+        self.bm25 = bm25
+        self.a = data.arrays
+        self.doc_index = {d["doc_id"]: i for i, d in enumerate(data.documents)}
+
+    @classmethod
+    def open(cls, index_dir: Path) -> Retriever:
+        """Load the index at index_dir with its FAISS and BM25 parts."""
+        data = read_index(index_dir)
+        current = Path(index_dir) / DENSE_FILE
+        try:
+            dense = DenseIndex.load(current)
+            current = Path(index_dir) / BM25_DIR
+            bm25 = BM25Index.load(current)
+        except Exception as exc:  # FAISS raises RuntimeError, bm25s several kinds
+            raise IndexUnusable(f"index file {current} cannot be read ({exc}); {REBUILD_HINT}") from exc
+        if dense.index.ntotal != len(data.passage_vectors) or bm25.num_docs != len(data.passage_vectors):
+            raise IndexUnusable(f"index at {index_dir} is inconsistent (passage counts); {REBUILD_HINT}")
+        return cls(data, dense, bm25)
+
+    def __len__(self) -> int:
+        return len(self.data.passage_vectors)
+
+    def search(self, query_vector: np.ndarray | None, query_terms: list[str], k: int = 10,
+               mode: str = "hybrid", depth: int = DEPTH) -> list[Hit]:
+        """The k best passages for a query, by `mode`: 'hybrid', 'dense' or 'bm25'."""
+        depth = max(depth, k)
+        dense_scores: dict[int, float] = {}
+        if mode in ("dense", "hybrid") and query_vector is not None:
+            scores, ids = self.dense.search(query_vector, depth)
+            dense_scores = dict(zip(ids.tolist(), scores.tolist(), strict=True))
+        bm25_scores: dict[int, float] = {}
+        if mode in ("bm25", "hybrid"):
+            all_scores = self.bm25.scores(query_terms)
+            top = _top(all_scores, depth)
+            bm25_scores = {int(i): float(all_scores[i]) for i in top if all_scores[i] > 0}
+        if mode == "dense":
+            hits = [Hit(i, s, dense=s) for i, s in dense_scores.items()]
+        elif mode == "bm25":
+            hits = [Hit(i, s, bm25=s) for i, s in bm25_scores.items()]
+        else:
+            hits = self._fuse(query_vector, dense_scores, bm25_scores)
+        hits.sort(key=lambda h: (-h.score, h.passage))
+        return hits[:k]
+
+    def _fuse(self, query_vector: np.ndarray | None, dense: dict[int, float], bm25: dict[int, float]) -> list[Hit]:
+        """Convex combination of per-query normalized dense and BM25 scores over the union of candidates."""
+        ids = sorted(set(dense) | set(bm25))
+        if not ids:
+            return []
+        # Candidates found by only one side still get their exact score from the other.
+        if query_vector is not None:
+            exact = self.data.passage_vectors[ids] @ query_vector.astype(np.float32)
+            dense = dict(zip(ids, exact.tolist(), strict=True))
+        d = np.array([dense.get(i, 0.0) for i in ids])
+        b = np.array([bm25.get(i, 0.0) for i in ids])
+        fused = DENSE_WEIGHT * _minmax(d) + (1 - DENSE_WEIGHT) * _minmax(b)
+        return [Hit(i, float(f), float(dd), float(bb)) for i, f, dd, bb in zip(ids, fused, d, b, strict=True)]
+
+    # Passage accessors used by the answerer and the surfaces.
+    def doc(self, passage: int) -> dict:
+        """The document record a passage belongs to."""
+        return self.data.documents[int(self.a["p_doc"][passage])]
+
+    def section(self, passage: int) -> str | None:
+        """The section heading of a passage."""
+        j = int(self.a["p_section"][passage])
+        return None if j < 0 else self.data.sections[j]
+
+    def span(self, passage: int) -> tuple[int, int]:
+        """Start and end offsets of a passage in its document."""
+        return int(self.a["p_start"][passage]), int(self.a["p_end"][passage])
+
+    def text(self, passage: int) -> str:
+        """The passage text, exactly as it stands in the document."""
+        start, end = self.span(passage)
+        return self.doc(passage)["text"][start:end]
+
+    def sentences(self, passage: int) -> range:
+        """Indices of the sentences in a passage."""
+        return range(int(self.a["p_first"][passage]), int(self.a["p_last"][passage]))
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    lo, hi = float(x.min()), float(x.max())
+    return np.zeros_like(x) if hi - lo < 1e-12 else (x - lo) / (hi - lo)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest scores, best first."""
+    if k >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    part = np.argpartition(-scores, k)[:k]
+    return part[np.argsort(-scores[part], kind="stable")]

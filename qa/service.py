@@ -1,0 +1,206 @@
+"""QAService: the one object behind the CLI, the JSON API and the web chat."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from qa.answerer import Answer, Answerer
+from qa.config import MODES, Settings
+from qa.embedder import Embedder, SentenceTransformerEmbedder
+from qa.errors import IndexNotFound, IndexUnusable, QAError
+from qa.indexer import BuildReport, build_index, model_identity
+from qa.query import resolve
+from qa.retriever import Retriever
+from qa.store import MANIFEST, REBUILD_HINT
+from qa.terms import terms
+
+MAX_QUESTION_CHARS = 2000
+MAX_HISTORY_TURNS = 20
+
+
+class InvalidRequest(QAError):
+    """A question, history or option that cannot be used."""
+
+    code = "invalid_request"
+
+
+class TooLarge(InvalidRequest):
+    """A question longer than MAX_QUESTION_CHARS."""
+
+    code = "too_large"
+
+
+@dataclass
+class SearchResult:
+    """A ranked passage, as `qa search` shows it."""
+
+    doc_id: str
+    section: str | None
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass
+class _Loaded:
+    retriever: Retriever
+    answerer: Answerer
+    stamp: tuple
+
+
+def validate_question(question: object) -> str:
+    """The question as a clean string, or InvalidRequest / TooLarge."""
+    if not isinstance(question, str):
+        raise InvalidRequest("question must be a string")
+    if not question.strip():
+        raise InvalidRequest("question must not be empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise TooLarge(f"question is longer than {MAX_QUESTION_CHARS} characters")
+    return question.strip()
+
+
+def validate_history(history: object) -> list[str]:
+    """Earlier user turns as a list of strings, or InvalidRequest."""
+    if history is None:
+        return []
+    if not isinstance(history, list) or not all(isinstance(turn, str) for turn in history):
+        raise InvalidRequest("history must be a list of strings (earlier user turns, oldest first)")
+    if any(len(turn) > MAX_QUESTION_CHARS for turn in history):
+        raise TooLarge(f"a history turn is longer than {MAX_QUESTION_CHARS} characters")
+    return [turn for turn in history if turn.strip()][-MAX_HISTORY_TURNS:]
+
+
+def validate_k(k: object, limit: int) -> int:
+    """k as an int in 1..limit, or InvalidRequest."""
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= limit:
+        raise InvalidRequest(f"k must be a whole number from 1 to {limit}")
+    return k
+
+
+class QAService:
+    """Answers questions from the index; loads the model and index once and reloads when the index changes."""
+
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self._embedder = embedder
+        self._loaded: _Loaded | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model, loaded on first use."""
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = SentenceTransformerEmbedder(self.settings.model)
+            return self._embedder
+
+    def model_identity(self) -> dict:
+        """Name, path and fingerprint of the configured model (without loading it when possible)."""
+        if self._embedder is not None:
+            return {"name": self._embedder.name, "path": getattr(self._embedder, "path", ""),
+                    "fingerprint": self._embedder.fingerprint}
+        return model_identity(self.settings)
+
+    def _stamp(self) -> tuple:
+        try:
+            st = os.stat(Path(self.settings.index_dir) / MANIFEST)
+        except OSError:
+            return ()
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def load(self) -> _Loaded:
+        """The loaded index, reading it again if a build has replaced it since."""
+        loaded = self._loaded
+        stamp = self._stamp()
+        if loaded is not None and loaded.stamp == stamp:
+            return loaded
+        with self._lock:
+            if self._loaded is not None and self._loaded.stamp == stamp:
+                return self._loaded
+            retriever = Retriever.open(self.settings.index_dir)
+            built_with = retriever.data.manifest["model"]
+            if built_with["fingerprint"] != self.model_identity()["fingerprint"]:
+                raise IndexUnusable(
+                    f"the index was built with model {built_with['name']} ({built_with['fingerprint']}) but "
+                    f"the configured model is {self.model_identity()['name']}; {REBUILD_HINT}"
+                )
+            self._loaded = _Loaded(retriever, Answerer(retriever), stamp)
+            return self._loaded
+
+    def build(self, rebuild: bool = False, progress: bool = False, on_wait=None) -> BuildReport:
+        """Bring the index up to date with the corpus folder (incremental unless rebuild)."""
+        return build_index(self.settings, lambda: self.embedder, rebuild=rebuild, progress=progress,
+                           on_wait=on_wait, model=self.model_identity())
+
+    def ensure_index(self, progress: bool = False) -> BuildReport | None:
+        """Build the index if there is none yet."""
+        try:
+            self.load()
+            return None
+        except IndexNotFound:
+            report = self.build(progress=progress)
+            self.load()
+            return report
+
+    def _mode(self, mode: str | None) -> str:
+        mode = mode or self.settings.mode
+        if mode not in MODES:
+            raise InvalidRequest(f"mode must be one of {', '.join(MODES)}")
+        return mode
+
+    def ask(self, question: str, history: list[str] | None = None, k: int = 3, mode: str | None = None) -> Answer:
+        """Answer a question with verbatim quotes and citations, or decline."""
+        question = validate_question(question)
+        history = validate_history(history)
+        k = validate_k(k, 10)
+        loaded = self.load()
+        search_query = resolve(question, history)
+        vector = self.embedder.encode([search_query])[0]
+        query_terms = terms(search_query)
+        hits = loaded.retriever.search(vector, query_terms, k=max(10, k), mode=self._mode(mode))
+        answer = loaded.answerer.answer(question, search_query, vector, query_terms, hits, k)
+        docs, doc_index = loaded.retriever.data.documents, loaded.retriever.doc_index
+        for c in answer.citations:
+            text = docs[doc_index[c.doc_id]]["text"]
+            if text[c.start : c.end] != c.quote:  # the product's core promise; never ship a broken citation
+                raise AssertionError(f"citation offsets do not match the source for {c.doc_id}")
+        return answer
+
+    def search(self, query: str, k: int = 10, history: list[str] | None = None,
+               mode: str | None = None) -> tuple[str, list[SearchResult]]:
+        """The search query used and the k best passages (no declining)."""
+        query = validate_question(query)
+        k = validate_k(k, 100)
+        loaded = self.load()
+        search_query = resolve(query, validate_history(history))
+        vector = self.embedder.encode([search_query])[0] if self._mode(mode) != "bm25" else None
+        hits = loaded.retriever.search(vector, terms(search_query), k=k, mode=self._mode(mode))
+        r = loaded.retriever
+        return search_query, [SearchResult(r.doc(h.passage)["doc_id"], r.section(h.passage), *r.span(h.passage),
+                                           r.text(h.passage), round(h.score, 4)) for h in hits]
+
+    def document(self, doc_id: str) -> dict | None:
+        """The indexed document (doc_id, title, text), or None."""
+        retriever = self.load().retriever
+        i = retriever.doc_index.get(doc_id)
+        if i is None:
+            return None
+        doc = retriever.data.documents[i]
+        return {"doc_id": doc["doc_id"], "title": doc["title"], "text": doc["text"]}
+
+    def info(self) -> dict:
+        """What the index holds."""
+        manifest = self.load().retriever.data.manifest
+        return {"index_dir": str(self.settings.index_dir), "documents": manifest["counts"]["documents"],
+                "passages": manifest["counts"]["passages"], "sentences": manifest["counts"]["sentences"],
+                "model": manifest["model"]["name"], "index_version": manifest["index_version"],
+                "built_at": manifest["built_at"], "dense_index": manifest.get("dense_index", "flat")}
+
+
+def search_result_dict(result: SearchResult) -> dict:
+    """JSON form of a SearchResult."""
+    return asdict(result)

@@ -1,0 +1,232 @@
+"""The saved index: a folder of files described by manifest.json, written atomically, read with checks."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import BuildLocked, IndexNotFound, IndexUnusable
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+DOCUMENTS = "documents.jsonl"
+ARRAYS = "arrays.npz"
+PASSAGE_VECTORS = "passage_vectors.npy"
+SENTENCE_VECTORS = "sentence_vectors.npy"
+PUNKT = "punkt.json"
+SECTIONS = "sections.json"
+REBUILD_HINT = "run `qa build --rebuild` to rebuild it"
+ARRAY_NAMES = ("p_doc", "p_start", "p_end", "p_section", "p_first", "p_last",
+               "s_doc", "s_start", "s_end", "s_section")
+
+
+@dataclass
+class IndexData:
+    """Everything the index holds, in memory."""
+
+    manifest: dict
+    documents: list[dict]  # doc_id, title, format, sha256, text
+    sections: list[str]
+    arrays: dict[str, np.ndarray]  # ARRAY_NAMES: passage and sentence tables
+    passage_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    punkt: dict
+    extras: dict[str, object] = field(default_factory=dict)  # derived structures (FAISS, BM25) kept by readers
+
+    @property
+    def index_version(self) -> str:
+        """The version string of this build."""
+        return self.manifest["index_version"]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_file(path: Path, write) -> None:
+    with open(path, "wb") as fh:
+        write(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_index(data: IndexData, index_dir: Path, savers: dict[str, Callable[[Path], None]] | None = None) -> None:
+    """Write data to a temporary folder beside index_dir, then swap it in with one rename."""
+    index_dir = Path(index_dir)
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
+    try:
+        docs = b"".join(json.dumps(d, ensure_ascii=False).encode() + b"\n" for d in data.documents)
+        _write_file(tmp / DOCUMENTS, lambda fh: fh.write(docs))
+        _write_file(tmp / ARRAYS, lambda fh: np.savez(fh, **{k: data.arrays[k] for k in ARRAY_NAMES}))
+        _write_file(tmp / SECTIONS, lambda fh: fh.write(json.dumps(data.sections, ensure_ascii=False).encode()))
+        _write_file(tmp / PASSAGE_VECTORS, lambda fh: np.save(fh, data.passage_vectors))
+        _write_file(tmp / SENTENCE_VECTORS, lambda fh: np.save(fh, data.sentence_vectors))
+        _write_file(tmp / PUNKT, lambda fh: fh.write(json.dumps(data.punkt).encode()))
+        for name, save in (savers or {}).items():
+            save(tmp / name)  # writers of their own formats (FAISS, bm25s) take a path
+        files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        for path in files:
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+        manifest = dict(data.manifest, files={p.relative_to(tmp).as_posix(): p.stat().st_size for p in files})
+        # The manifest goes last: a folder without one is never mistaken for an index.
+        _write_file(tmp / MANIFEST, lambda fh: fh.write(json.dumps(manifest, indent=2).encode()))
+        data.manifest = manifest
+        _fsync_dir(tmp)
+        _swap_in(tmp, index_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _rename_exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths (Linux renameat2); False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    if ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS, errno.EPERM):
+        return False
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
+
+
+def _swap_in(new: Path, index_dir: Path) -> None:
+    """Make `new` the index at index_dir; at every moment index_dir is the old index or the new one."""
+    if not index_dir.exists():
+        os.rename(new, index_dir)
+    elif _rename_exchange(new, index_dir):
+        shutil.rmtree(new, ignore_errors=True)  # `new` now holds the old index
+    else:
+        old = index_dir.with_name(f".{index_dir.name}.old-{os.getpid()}")
+        os.rename(index_dir, old)
+        os.rename(new, index_dir)  # a crash between the renames is repaired by recover()
+        shutil.rmtree(old, ignore_errors=True)
+    _fsync_dir(index_dir.parent)
+
+
+def recover(index_dir: Path) -> None:
+    """Finish an interrupted swap and remove temporary folders of dead builds (call under the lock)."""
+    index_dir = Path(index_dir)
+    parent = index_dir.parent
+    if not parent.is_dir():
+        return
+    olds = sorted(parent.glob(f".{index_dir.name}.old-*"))
+    if olds and not (index_dir / MANIFEST).exists():
+        os.rename(olds.pop(), index_dir)
+    for leftover in [*olds, *parent.glob(f".{index_dir.name}.tmp-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path, timeout: float = 0.0, on_wait=None) -> Iterator[None]:
+    """Hold the build lock beside index_dir; wait up to `timeout` seconds, then raise BuildLocked."""
+    index_dir = Path(index_dir)
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = index_dir.with_name(f".{index_dir.name}.lock")
+    with open(lock_path, "a+") as fh:
+        deadline = time.monotonic() + timeout
+        warned = False
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    fh.seek(0)
+                    holder = fh.read().strip() or "unknown"
+                    raise BuildLocked(f"another build of {index_dir} is running (pid {holder}); "
+                                      "wait for it to finish and try again") from None
+                if on_wait and not warned:
+                    on_wait()
+                    warned = True
+                time.sleep(0.2)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def read_manifest(index_dir: Path) -> dict:
+    """The manifest of the index at index_dir; IndexNotFound or IndexUnusable if it cannot be used."""
+    path = Path(index_dir) / MANIFEST
+    if not path.exists():
+        if not Path(index_dir).exists():
+            raise IndexNotFound(f"no index at {index_dir}; run `qa build` to build it")
+        raise IndexNotFound(f"no usable index at {index_dir} ({MANIFEST} missing); {REBUILD_HINT}")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexUnusable(f"{path} is damaged ({exc}); {REBUILD_HINT}") from exc
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexUnusable(
+            f"the index at {index_dir} has format {manifest.get('format_version')!r}, this qa reads "
+            f"format {FORMAT_VERSION}; {REBUILD_HINT}"
+        )
+    return manifest
+
+
+def check_files(index_dir: Path, manifest: dict) -> None:
+    """Every file the manifest lists is there with the size it was written with."""
+    for name, size in manifest.get("files", {}).items():
+        path = Path(index_dir) / name
+        try:
+            actual = path.stat().st_size
+        except OSError:
+            raise IndexUnusable(f"index file {path} is missing; {REBUILD_HINT}") from None
+        if actual != size:
+            raise IndexUnusable(f"index file {path} is damaged ({actual} bytes, expected {size}); {REBUILD_HINT}")
+
+
+def read_index(index_dir: Path) -> IndexData:
+    """Load the index at index_dir, checking the manifest and the size of every file."""
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    check_files(index_dir, manifest)
+    current = index_dir / "?"
+    try:
+        current = index_dir / DOCUMENTS
+        with open(current, encoding="utf-8") as fh:
+            documents = [json.loads(line) for line in fh]
+        current = index_dir / ARRAYS
+        with np.load(current) as npz:
+            arrays = {k: npz[k] for k in ARRAY_NAMES}
+        current = index_dir / SECTIONS
+        sections = json.loads(current.read_text(encoding="utf-8"))
+        current = index_dir / PASSAGE_VECTORS
+        passage_vectors = np.load(current)
+        current = index_dir / SENTENCE_VECTORS
+        sentence_vectors = np.load(current)
+        current = index_dir / PUNKT
+        punkt = json.loads(current.read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise IndexUnusable(f"index file {current} cannot be read ({exc}); {REBUILD_HINT}") from exc
+    if len(passage_vectors) != len(arrays["p_doc"]) or len(sentence_vectors) != len(arrays["s_doc"]):
+        raise IndexUnusable(f"index at {index_dir} is inconsistent (vector counts); {REBUILD_HINT}")
+    return IndexData(manifest, documents, sections, arrays, passage_vectors, sentence_vectors, punkt)
