@@ -21,8 +21,11 @@ DECLINE_BELOW = 0.5
 # Logistic model of P(answerable) from (best sentence cosine, query-term coverage); docs/QUALITY.md.
 CONF_W_DENSE, CONF_W_COVERAGE, CONF_BIAS = 8.0, 6.0, -6.5
 # A sentence that opens by pointing back ("It", "This", "However") is quoted with the one before it.
-_LEANS_BACK = re.compile(r"^(?:it|its|this|these|those|they|their|such|however|but|therefore|thus|then|so|"
-                         r"also|in addition|the reason|he|she|which)\b", re.IGNORECASE)
+_LEANS_BACK = re.compile(
+    r"^(?:it|its|this|these|those|they|their|such|however|but|therefore|thus|then|so|"
+    r"also|in addition|the reason|he|she|which)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -91,8 +94,7 @@ class Answerer:
                     continue
                 own = set(terms(self.sentence_text(j)))
                 # The heading counts half: it says what the sentence is about, not what it says.
-                matched = sum(w * (1.0 if t in own else 0.5 if t in section_terms else 0.0)
-                              for t, w in weights.items())
+                matched = sum(w * (1.0 if t in own else 0.5 if t in section_terms else 0.0) for t, w in weights.items())
                 coverage = matched / total
                 dense = float(self.r.data.sentence_vectors[j] @ query_vector)
                 score = W_DENSE * dense + W_LEXICAL * coverage + W_PASSAGE * hit.score / best_hit
@@ -106,8 +108,15 @@ class Answerer:
         z = CONF_W_DENSE * best.dense + CONF_W_COVERAGE * best.coverage + CONF_BIAS
         return 1.0 / (1.0 + math.exp(-z))
 
-    def answer(self, question: str, search_query: str, query_vector: np.ndarray, query_terms: list[str],
-               hits: list[Hit], k: int = 3) -> Answer:
+    def answer(
+        self,
+        question: str,
+        search_query: str,
+        query_vector: np.ndarray,
+        query_terms: list[str],
+        hits: list[Hit],
+        k: int = 3,
+    ) -> Answer:
         """An Answer quoting up to k passages' best sentences, or a decline."""
         version = self.r.data.index_version
         cands = self.candidates(query_vector, query_terms, hits)
@@ -129,8 +138,18 @@ class Answerer:
                 continue
             used.append((doc_i, start, end))
             doc = self.r.data.documents[doc_i]
-            citations.append(Citation(len(citations) + 1, doc["doc_id"], doc["title"], self.r.section(cand.passage),
-                                      quote, start, end, round(cand.score, 4)))
+            citations.append(
+                Citation(
+                    len(citations) + 1,
+                    doc["doc_id"],
+                    doc["title"],
+                    self.r.section(cand.passage),
+                    quote,
+                    start,
+                    end,
+                    round(cand.score, 4),
+                )
+            )
         text = " ".join(f"\u201c{c.quote}\u201d [{c.id}]" for c in citations)
         return Answer(question, search_query, False, text, version, round(confidence, 4), citations)
 

@@ -20,12 +20,26 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 def common(func):
     """--corpus, --index and --model on every command, defaulting to QA_* environment variables."""
 
-    @click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False), envvar="QA_CORPUS_DIR",
-                  help="Documents folder [env QA_CORPUS_DIR; default: corpus/]")
-    @click.option("--index", "index_dir", type=click.Path(file_okay=False), envvar="QA_INDEX_DIR",
-                  help="Index folder [env QA_INDEX_DIR; default: index/]")
-    @click.option("--model", type=click.Path(file_okay=False), envvar="QA_MODEL",
-                  help="A sentence-transformers model folder [env QA_MODEL; default: the bundled all-MiniLM-L6-v2]")
+    @click.option(
+        "--corpus",
+        "corpus_dir",
+        type=click.Path(file_okay=False),
+        envvar="QA_CORPUS_DIR",
+        help="Documents folder [env QA_CORPUS_DIR; default: corpus/]",
+    )
+    @click.option(
+        "--index",
+        "index_dir",
+        type=click.Path(file_okay=False),
+        envvar="QA_INDEX_DIR",
+        help="Index folder [env QA_INDEX_DIR; default: index/]",
+    )
+    @click.option(
+        "--model",
+        type=click.Path(file_okay=False),
+        envvar="QA_MODEL",
+        help="A sentence-transformers model folder [env QA_MODEL; default: the bundled all-MiniLM-L6-v2]",
+    )
     @functools.wraps(func)
     def wrapper(corpus_dir, index_dir, model, **kwargs):
         try:
@@ -105,20 +119,26 @@ def build(service: QAService, rebuild: bool, as_json: bool) -> None:
       qa build
       qa build --rebuild --corpus docs/ --index /tmp/docs-index
     """
-    report = service.build(rebuild=rebuild, progress=sys.stderr.isatty() and not as_json,
-                           on_wait=lambda: _note("Waiting for another build to finish..."))
+    report = service.build(
+        rebuild=rebuild,
+        progress=sys.stderr.isatty() and not as_json,
+        on_wait=lambda: _note("Waiting for another build to finish..."),
+    )
     if as_json:
         out = asdict(report)
         out["problems"] = [asdict(p) for p in report.problems]
         click.echo(json.dumps(out))
         return
     _problems(report.problems)
-    click.echo(f"added {report.added}, changed {report.changed}, removed {report.removed}, "
-               f"unchanged {report.unchanged}")
+    click.echo(
+        f"added {report.added}, changed {report.changed}, removed {report.removed}, unchanged {report.unchanged}"
+    )
     state = "written" if report.wrote_index else "already up to date"
-    click.echo(f"index {state}: {report.documents} documents, {report.passages} passages, "
-               f"{report.sentences} sentences; {report.embedded} texts embedded; "
-               f"version {report.index_version} ({report.seconds:.1f}s)")
+    click.echo(
+        f"index {state}: {report.documents} documents, {report.passages} passages, "
+        f"{report.sentences} sentences; {report.embedded} texts embedded; "
+        f"version {report.index_version} ({report.seconds:.1f}s)"
+    )
 
 
 def _print_answer(answer) -> None:
@@ -203,8 +223,7 @@ def search(service: QAService, query: str | None, as_json: bool, k: int, mode: s
                 _note(f"Error: {exc}")
             continue
         if as_json:
-            click.echo(json.dumps({"query": search_query, "results": [asdict(r) for r in results]},
-                                  ensure_ascii=False))
+            click.echo(json.dumps({"query": search_query, "results": [asdict(r) for r in results]}, ensure_ascii=False))
             continue
         click.secho(f"Q: {search_query}", bold=True)
         for rank, r in enumerate(results, 1):

@@ -135,9 +135,7 @@ def segment(text: str, fmt: str, headings: list[tuple[int, int]] | None = None) 
         line = text[start:end]
         if fmt == "html":
             kind = "heading" if start in heading_starts else "body"
-        elif fmt == "markdown" and _MD_HEADING.match(line):
-            kind = "heading"
-        elif fmt in ("text", "pdf") and looks_like_heading(line):
+        elif (fmt == "markdown" and _MD_HEADING.match(line)) or (fmt in ("text", "pdf") and looks_like_heading(line)):
             kind = "heading"
         else:
             kind = "body"

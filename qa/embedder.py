@@ -77,7 +77,10 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self.model.encode(
-            texts, batch_size=batch_size, show_progress_bar=progress, normalize_embeddings=True,
+            texts,
+            batch_size=batch_size,
+            show_progress_bar=progress,
+            normalize_embeddings=True,
             convert_to_numpy=True,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -50,8 +50,14 @@ def read_items(path: Path) -> list[EvalItem]:
             continue
         try:
             row = json.loads(line)
-            items.append(EvalItem(str(row.get("id", n)), row["question"], list(row.get("answers") or []),
-                                  list(row.get("history") or [])))
+            items.append(
+                EvalItem(
+                    str(row.get("id", n)),
+                    row["question"],
+                    list(row.get("answers") or []),
+                    list(row.get("history") or []),
+                )
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise QAError(f"{path}:{n}: not a question object ({exc})") from exc
     return items
@@ -79,8 +85,15 @@ def evaluate(service, items: list[EvalItem], k: int = 3) -> EvalReport:
             if answer.abstained:
                 declined_oos += 1
             else:
-                report.misses.append({"id": item.id, "question": item.question, "problem": "answered out-of-scope",
-                                      "quote": quotes[0] if quotes else "", "confidence": answer.confidence})
+                report.misses.append(
+                    {
+                        "id": item.id,
+                        "question": item.question,
+                        "problem": "answered out-of-scope",
+                        "quote": quotes[0] if quotes else "",
+                        "confidence": answer.confidence,
+                    }
+                )
             continue
         report.in_scope += 1
         rank = hit_rank(item.answers, quotes)
@@ -89,9 +102,16 @@ def evaluate(service, items: list[EvalItem], k: int = 3) -> EvalReport:
         if answer.abstained:
             report.falsely_declined += 1
         if rank != 1:
-            report.misses.append({"id": item.id, "question": item.question, "search_query": answer.search_query,
-                                  "problem": "declined" if answer.abstained else f"answer at rank {rank}",
-                                  "quote": quotes[0] if quotes else "", "confidence": answer.confidence})
+            report.misses.append(
+                {
+                    "id": item.id,
+                    "question": item.question,
+                    "search_query": answer.search_query,
+                    "problem": "declined" if answer.abstained else f"answer at rank {rank}",
+                    "quote": quotes[0] if quotes else "",
+                    "confidence": answer.confidence,
+                }
+            )
     report.hit_at_1 = round(hits1 / report.in_scope, 4) if report.in_scope else 0.0
     report.hit_at_3 = round(hits3 / report.in_scope, 4) if report.in_scope else 0.0
     report.declined_out_of_scope = round(declined_oos / report.out_of_scope, 4) if report.out_of_scope else 0.0

@@ -7,10 +7,54 @@ from html.parser import HTMLParser
 
 from qa.errors import CorpusError
 
-_SKIP = {"script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside", "form", "iframe",
-         "button", "select", "head", "title", "canvas", "object", "embed", "dialog", "menu"}
-_BLOCK = {"p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "blockquote",
-          "pre", "figure", "figcaption", "address", "br", "hr", "td", "th", "body", "html"}
+_SKIP = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "iframe",
+    "button",
+    "select",
+    "head",
+    "title",
+    "canvas",
+    "object",
+    "embed",
+    "dialog",
+    "menu",
+}
+_BLOCK = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "li",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "tr",
+    "blockquote",
+    "pre",
+    "figure",
+    "figcaption",
+    "address",
+    "br",
+    "hr",
+    "td",
+    "th",
+    "body",
+    "html",
+}
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "source", "track", "wbr", "param"}
 
@@ -39,8 +83,11 @@ class _Extractor(HTMLParser):
                 self._break()
             return
         self.stack.append(tag)
-        if self.skip_depth or tag in _SKIP or any(k == "hidden" or (k == "aria-hidden" and v == "true")
-                                                   for k, v in attrs):
+        if (
+            self.skip_depth
+            or tag in _SKIP
+            or any(k == "hidden" or (k == "aria-hidden" and v == "true") for k, v in attrs)
+        ):
             self.skip_depth += 1
             return
         if tag in _BLOCK or tag in _HEADINGS:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -66,13 +67,20 @@ def passage_embedding_text(title: str, section: str | None, text: str) -> str:
 def model_identity(settings: Settings) -> dict:
     """Name, path and weight fingerprint of the configured model, without loading it."""
     path = settings.model or bundled_model_path()
-    return {"name": Path(path).name if settings.model else "all-MiniLM-L6-v2", "path": str(path),
-            "fingerprint": weights_fingerprint(path)}
+    return {
+        "name": Path(path).name if settings.model else "all-MiniLM-L6-v2",
+        "path": str(path),
+        "fingerprint": weights_fingerprint(path),
+    }
 
 
 def _settings_key(settings: Settings, model: dict) -> dict:
-    return {"max_chars": settings.max_chars, "overlap": settings.overlap, "model": model["fingerprint"],
-            "embed_text": EMBED_TEXT_VERSION}
+    return {
+        "max_chars": settings.max_chars,
+        "overlap": settings.overlap,
+        "model": model["fingerprint"],
+        "embed_text": EMBED_TEXT_VERSION,
+    }
 
 
 def _split_old(old: IndexData) -> dict[str, _Doc]:
@@ -83,12 +91,21 @@ def _split_old(old: IndexData) -> dict[str, _Doc]:
     s_bounds = np.searchsorted(a["s_doc"], np.arange(len(old.documents) + 1))
     for i, record in enumerate(old.documents):
         p0, p1, s0, s1 = p_bounds[i], p_bounds[i + 1], s_bounds[i], s_bounds[i + 1]
-        sec = lambda j: None if j < 0 else old.sections[j]  # noqa: E731
+        sec = lambda j: None if j < 0 else old.sections[j]
         sentences = [(int(a["s_start"][j]), int(a["s_end"][j]), sec(a["s_section"][j])) for j in range(s0, s1)]
-        passages = [(int(a["p_start"][j]), int(a["p_end"][j]), sec(a["p_section"][j]),
-                     int(a["p_first"][j]) - s0, int(a["p_last"][j]) - s0) for j in range(p0, p1)]
-        out[record["doc_id"]] = _Doc(record, sentences, passages, old.passage_vectors[p0:p1],
-                                     old.sentence_vectors[s0:s1])
+        passages = [
+            (
+                int(a["p_start"][j]),
+                int(a["p_end"][j]),
+                sec(a["p_section"][j]),
+                int(a["p_first"][j]) - s0,
+                int(a["p_last"][j]) - s0,
+            )
+            for j in range(p0, p1)
+        ]
+        out[record["doc_id"]] = _Doc(
+            record, sentences, passages, old.passage_vectors[p0:p1], old.sentence_vectors[s0:s1]
+        )
     return out
 
 
@@ -138,8 +155,11 @@ def build_index(
             report.seconds = time.monotonic() - started
             return report
         old = None if rebuild else _read_old(settings, manifest)
-        same_model = old is not None and old.manifest["settings"]["model"] == key["model"] \
+        same_model = (
+            old is not None
+            and old.manifest["settings"]["model"] == key["model"]
             and old.manifest["settings"]["embed_text"] == key["embed_text"]
+        )
         old_docs = _split_old(old) if same_model else {}
         if not (reusable and same_model):
             unchanged = set()  # re-chunk everything; the text cache still spares the model
@@ -160,10 +180,18 @@ def build_index(
         docs: dict[str, _Doc] = {d: old_docs[d] for d in unchanged}
         for doc_id, doc in fresh.items():
             sentences, passages = chunk_document(doc, splitter, settings.max_chars, settings.overlap)
-            record = {"doc_id": doc_id, "title": doc.title, "format": doc.format, "sha256": doc.sha256,
-                      "text": doc.text}
-            docs[doc_id] = _Doc(record, [(s.start, s.end, s.section) for s in sentences],
-                                [(p.start, p.end, p.section, p.first, p.last) for p in passages])
+            record = {
+                "doc_id": doc_id,
+                "title": doc.title,
+                "format": doc.format,
+                "sha256": doc.sha256,
+                "text": doc.text,
+            }
+            docs[doc_id] = _Doc(
+                record,
+                [(s.start, s.end, s.section) for s in sentences],
+                [(p.start, p.end, p.section, p.first, p.last) for p in passages],
+            )
         if not docs:
             raise CorpusError(_empty_message(corpus_dir, problems))
         ordered = [docs[d] for d in sorted(docs)]
@@ -234,14 +262,16 @@ def _embed_missing(docs: list[_Doc], embedder_factory, known: Iterable[_Doc], pr
 def _texts(d: _Doc) -> tuple[list[str], list[str]]:
     """Embedding texts of a document's passages and sentences."""
     text, title = d.record["text"], d.record["title"]
-    return ([passage_embedding_text(title, sec, text[s:e]) for s, e, sec, _, _ in d.passages],
-            [text[s:e] for s, e, _ in d.sentences])
+    return (
+        [passage_embedding_text(title, sec, text[s:e]) for s, e, sec, _, _ in d.passages],
+        [text[s:e] for s, e, _ in d.sentences],
+    )
 
 
 def _assemble(docs: list[_Doc], model: dict, key: dict, punkt: dict) -> IndexData:
     """One IndexData from per-document pieces, in doc_id order."""
     sections: dict[str, int] = {}
-    sec_id = lambda s: -1 if s is None else sections.setdefault(s, len(sections))  # noqa: E731
+    sec_id = lambda s: -1 if s is None else sections.setdefault(s, len(sections))
     cols: dict[str, list[int]] = {name: [] for name in ARRAY_NAMES}
     s_offset = 0
     for i, d in enumerate(docs):
@@ -253,19 +283,29 @@ def _assemble(docs: list[_Doc], model: dict, key: dict, punkt: dict) -> IndexDat
             cols["p_section"].append(sec_id(sec))
             cols["p_first"].append(first + s_offset), cols["p_last"].append(last + s_offset)
         s_offset += len(d.sentences)
-    arrays = {name: np.array(values, dtype=np.int64 if name.endswith(("start", "end")) else np.int32)
-              for name, values in cols.items()}
+    arrays = {
+        name: np.array(values, dtype=np.int64 if name.endswith(("start", "end")) else np.int32)
+        for name, values in cols.items()
+    }
     dim = docs[0].p_vectors.shape[1]
     p_vectors = np.concatenate([d.p_vectors for d in docs]) if docs else np.zeros((0, dim), np.float32)
     s_vectors = np.concatenate([d.s_vectors for d in docs]) if docs else np.zeros((0, dim), np.float32)
-    doc_hashes = {d.record["doc_id"]: {"sha256": d.record["sha256"], "title": d.record["title"],
-                                       "passages": len(d.passages), "sentences": len(d.sentences)} for d in docs}
-    version = hashlib.sha256(json.dumps([key, sorted((k, v["sha256"]) for k, v in doc_hashes.items())])
-                             .encode()).hexdigest()[:12]
+    doc_hashes = {
+        d.record["doc_id"]: {
+            "sha256": d.record["sha256"],
+            "title": d.record["title"],
+            "passages": len(d.passages),
+            "sentences": len(d.sentences),
+        }
+        for d in docs
+    }
+    version = hashlib.sha256(
+        json.dumps([key, sorted((k, v["sha256"]) for k, v in doc_hashes.items())]).encode()
+    ).hexdigest()[:12]
     manifest = {
         "format_version": 1,
         "index_version": version,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "model": dict(model, dimension=int(dim)),
         "settings": key,
         "chunking": {"max_chars": key["max_chars"], "overlap": key["overlap"], "sentences": "nltk-punkt"},
@@ -290,8 +330,6 @@ def _versions() -> dict[str, str]:
 
     out = {"qa": __version__}
     for dist in ("sentence-transformers", "faiss-cpu", "bm25s", "nltk", "numpy", "torch"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             out[dist] = version(dist)
-        except PackageNotFoundError:
-            pass
     return out

@@ -14,7 +14,7 @@ _ANAPHORA = re.compile(
 )
 # Fewer content words than this and a question is taken as leaning on the conversation.
 MIN_OWN_WORDS = 2
-_VAGUE = frozenset("else more other another one thing things something anything".split())
+_VAGUE = frozenset(["else", "more", "other", "another", "one", "thing", "things", "something", "anything"])
 
 
 def content_words(text: str) -> list[str]:

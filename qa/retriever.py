@@ -57,8 +57,14 @@ class Retriever:
     def __len__(self) -> int:
         return len(self.data.passage_vectors)
 
-    def search(self, query_vector: np.ndarray | None, query_terms: list[str], k: int = 10,
-               mode: str = "hybrid", depth: int = DEPTH) -> list[Hit]:
+    def search(
+        self,
+        query_vector: np.ndarray | None,
+        query_terms: list[str],
+        k: int = 10,
+        mode: str = "hybrid",
+        depth: int = DEPTH,
+    ) -> list[Hit]:
         """The k best passages for a query, by `mode`: 'hybrid', 'dense' or 'bm25'."""
         depth = max(depth, k)
         dense_scores: dict[int, float] = {}

@@ -101,8 +101,11 @@ class QAService:
     def model_identity(self) -> dict:
         """Name, path and fingerprint of the configured model (without loading it when possible)."""
         if self._embedder is not None:
-            return {"name": self._embedder.name, "path": getattr(self._embedder, "path", ""),
-                    "fingerprint": self._embedder.fingerprint}
+            return {
+                "name": self._embedder.name,
+                "path": getattr(self._embedder, "path", ""),
+                "fingerprint": self._embedder.fingerprint,
+            }
         return model_identity(self.settings)
 
     def _stamp(self) -> tuple:
@@ -133,8 +136,14 @@ class QAService:
 
     def build(self, rebuild: bool = False, progress: bool = False, on_wait=None) -> BuildReport:
         """Bring the index up to date with the corpus folder (incremental unless rebuild)."""
-        return build_index(self.settings, lambda: self.embedder, rebuild=rebuild, progress=progress,
-                           on_wait=on_wait, model=self.model_identity())
+        return build_index(
+            self.settings,
+            lambda: self.embedder,
+            rebuild=rebuild,
+            progress=progress,
+            on_wait=on_wait,
+            model=self.model_identity(),
+        )
 
     def ensure_index(self, progress: bool = False) -> BuildReport | None:
         """Build the index if there is none yet."""
@@ -170,8 +179,9 @@ class QAService:
                 raise AssertionError(f"citation offsets do not match the source for {c.doc_id}")
         return answer
 
-    def search(self, query: str, k: int = 10, history: list[str] | None = None,
-               mode: str | None = None) -> tuple[str, list[SearchResult]]:
+    def search(
+        self, query: str, k: int = 10, history: list[str] | None = None, mode: str | None = None
+    ) -> tuple[str, list[SearchResult]]:
         """The search query used and the k best passages (no declining)."""
         query = validate_question(query)
         k = validate_k(k, 100)
@@ -180,8 +190,16 @@ class QAService:
         vector = self.embedder.encode([search_query])[0] if self._mode(mode) != "bm25" else None
         hits = loaded.retriever.search(vector, terms(search_query), k=k, mode=self._mode(mode))
         r = loaded.retriever
-        return search_query, [SearchResult(r.doc(h.passage)["doc_id"], r.section(h.passage), *r.span(h.passage),
-                                           r.text(h.passage), round(h.score, 4)) for h in hits]
+        return search_query, [
+            SearchResult(
+                r.doc(h.passage)["doc_id"],
+                r.section(h.passage),
+                *r.span(h.passage),
+                r.text(h.passage),
+                round(h.score, 4),
+            )
+            for h in hits
+        ]
 
     def document(self, doc_id: str) -> dict | None:
         """The indexed document (doc_id, title, text), or None."""
@@ -195,10 +213,16 @@ class QAService:
     def info(self) -> dict:
         """What the index holds."""
         manifest = self.load().retriever.data.manifest
-        return {"index_dir": str(self.settings.index_dir), "documents": manifest["counts"]["documents"],
-                "passages": manifest["counts"]["passages"], "sentences": manifest["counts"]["sentences"],
-                "model": manifest["model"]["name"], "index_version": manifest["index_version"],
-                "built_at": manifest["built_at"], "dense_index": manifest.get("dense_index", "flat")}
+        return {
+            "index_dir": str(self.settings.index_dir),
+            "documents": manifest["counts"]["documents"],
+            "passages": manifest["counts"]["passages"],
+            "sentences": manifest["counts"]["sentences"],
+            "model": manifest["model"]["name"],
+            "index_version": manifest["index_version"],
+            "built_at": manifest["built_at"],
+            "dense_index": manifest.get("dense_index", "flat"),
+        }
 
 
 def search_result_dict(result: SearchResult) -> dict:

@@ -28,8 +28,7 @@ SENTENCE_VECTORS = "sentence_vectors.npy"
 PUNKT = "punkt.json"
 SECTIONS = "sections.json"
 REBUILD_HINT = "run `qa build --rebuild` to rebuild it"
-ARRAY_NAMES = ("p_doc", "p_start", "p_end", "p_section", "p_first", "p_last",
-               "s_doc", "s_start", "s_end", "s_section")
+ARRAY_NAMES = ("p_doc", "p_start", "p_end", "p_section", "p_first", "p_last", "s_doc", "s_start", "s_end", "s_section")
 
 
 @dataclass
@@ -155,8 +154,9 @@ def build_lock(index_dir: Path, timeout: float = 0.0, on_wait=None) -> Iterator[
                 if time.monotonic() >= deadline:
                     fh.seek(0)
                     holder = fh.read().strip() or "unknown"
-                    raise BuildLocked(f"another build of {index_dir} is running (pid {holder}); "
-                                      "wait for it to finish and try again") from None
+                    raise BuildLocked(
+                        f"another build of {index_dir} is running (pid {holder}); wait for it to finish and try again"
+                    ) from None
                 if on_wait and not warned:
                     on_wait()
                     warned = True
