@@ -11,7 +11,7 @@ from dataclasses import asdict
 import click
 
 from qa.config import MODES, Settings
-from qa.errors import QAError
+from qa.errors import IndexNotFound, QAError
 from qa.service import QAService
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -276,6 +276,38 @@ def info(service: QAService, as_json: bool) -> None:
     else:
         for key, value in data.items():
             click.echo(f"{key:14} {value}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Serve with gunicorn and this many worker processes (production); without it, one development process.",
+)
+@common
+def serve(service: QAService, host: str, port: int, workers: int | None) -> None:
+    """Serve the chat page at / and the JSON API under /api/, building the index first if there is none.
+
+    POST /api/reindex is enabled only when QA_ADMIN_TOKEN is set.
+
+    \b
+    Examples:
+      qa serve                                  # http://127.0.0.1:5000
+      QA_ADMIN_TOKEN=secret qa serve --host 0.0.0.0 --port 8000 --workers 2
+    """
+    from qa import server
+
+    if workers is None:
+        _ready(service)
+        server.run_development(service, host, port)
+        return
+    try:
+        service.load()
+    except IndexNotFound:
+        server.build_in_child(service.settings)
+    server.run_gunicorn(service.settings, host, port, workers)
 
 
 def main() -> None:

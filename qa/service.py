@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from qa.answerer import Answer, Answerer
@@ -89,6 +89,7 @@ class QAService:
         self._embedder = embedder
         self._loaded: _Loaded | None = None
         self._lock = threading.RLock()
+        self._reload_lock = threading.Lock()
 
     @property
     def embedder(self) -> Embedder:
@@ -121,10 +122,19 @@ class QAService:
         stamp = self._stamp()
         if loaded is not None and loaded.stamp == stamp:
             return loaded
-        with self._lock:
+        # While one thread reads a new index, the others keep answering from the current one.
+        if not self._reload_lock.acquire(blocking=loaded is None):
+            return loaded
+        try:
+            stamp = self._stamp()
             if self._loaded is not None and self._loaded.stamp == stamp:
                 return self._loaded
-            retriever = Retriever.open(self.settings.index_dir)
+            try:
+                retriever = Retriever.open(self.settings.index_dir)
+            except QAError:
+                if loaded is not None and self._stamp() != stamp:
+                    return loaded  # swapped again while it was read; a later request reads the newest
+                raise
             built_with = retriever.data.manifest["model"]
             if built_with["fingerprint"] != self.model_identity()["fingerprint"]:
                 raise IndexUnusable(
@@ -133,6 +143,8 @@ class QAService:
                 )
             self._loaded = _Loaded(retriever, Answerer(retriever), stamp)
             return self._loaded
+        finally:
+            self._reload_lock.release()
 
     def build(self, rebuild: bool = False, progress: bool = False, on_wait=None) -> BuildReport:
         """Bring the index up to date with the corpus folder (incremental unless rebuild)."""
@@ -144,6 +156,13 @@ class QAService:
             on_wait=on_wait,
             model=self.model_identity(),
         )
+
+    def reindex(self) -> BuildReport:
+        """Update the index from the corpus folder beside live requests, then answer from it at once."""
+        # A build already running (here or a `qa build`) is reported as BuildLocked rather than waited for.
+        report = QAService(replace(self.settings, lock_timeout=0.0), self.embedder).build()
+        self.load()
+        return report
 
     def ensure_index(self, progress: bool = False) -> BuildReport | None:
         """Build the index if there is none yet."""

@@ -1,0 +1,96 @@
+"""The JSON API blueprint: ask, health, documents, reindex and its own OpenAPI description."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from dataclasses import asdict
+
+from flask import Blueprint, abort, current_app, request
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
+
+from qa.app import service
+from qa.openapi import openapi_document
+from qa.service import InvalidRequest
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def json_body() -> dict:
+    """The request body as a JSON object; 415 when it is not JSON, 400 when it is malformed."""
+    if not request.is_json:
+        abort(415, "send the request body as JSON (Content-Type: application/json)")
+    try:
+        body = json.loads(request.get_data())  # over MAX_CONTENT_LENGTH this raises 413 first
+    except ValueError as exc:
+        raise InvalidRequest(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    return body
+
+
+@bp.post("/ask")
+def ask():
+    """Answer one question with cited quotes, or decline."""
+    body = json_body()
+    if "question" not in body:
+        raise InvalidRequest("question is required")
+    answer = service().ask(body["question"], body.get("history"), k=body.get("k", 3))
+    return answer.to_dict()
+
+
+@bp.get("/health")
+def health():
+    """Whether the index is loaded, and what it holds."""
+    info = service().info()
+    return {
+        "status": "ok",
+        "documents": info["documents"],
+        "passages": info["passages"],
+        "model": info["model"],
+        "index_version": info["index_version"],
+    }
+
+
+@bp.get("/documents/<path:doc_id>")
+def document(doc_id: str):
+    """The indexed text of one document: the text citation offsets index."""
+    doc = service().document(doc_id)
+    if doc is None:
+        abort(404, f"no document {doc_id!r} in the index")
+    return doc
+
+
+@bp.post("/reindex")
+def reindex():
+    """Update the index from the corpus folder and swap it in while answering goes on."""
+    _require_admin()
+    report = service().reindex()
+    return {
+        "added": report.added,
+        "changed": report.changed,
+        "removed": report.removed,
+        "unchanged": report.unchanged,
+        "documents": report.documents,
+        "passages": report.passages,
+        "index_version": report.index_version,
+        "problems": [asdict(p) for p in report.problems],
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of this API."""
+    return openapi_document(request.host_url.rstrip("/"))
+
+
+def _require_admin() -> None:
+    token = current_app.config.get("ADMIN_TOKEN")
+    if not token:
+        abort(403, "reindexing over HTTP is disabled: start the server with QA_ADMIN_TOKEN set")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        raise Unauthorized("send Authorization: Bearer <QA_ADMIN_TOKEN>", www_authenticate=WWWAuthenticate("bearer"))
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        abort(403, "the admin token is not right")

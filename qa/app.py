@@ -1,0 +1,117 @@
+"""The Flask app factory: the JSON API and the chat page over one QAService per process."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, current_app
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+
+from qa.config import Settings
+from qa.errors import BuildLocked, CorpusError, IndexNotFound, IndexUnusable, ModelError, QAError
+from qa.service import InvalidRequest, QAService, TooLarge
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+MAX_BODY_BYTES = 64 * 1024
+EXAMPLES = (
+    "What is hemifacial spasm?",
+    "Which arteries compress the facial nerve?",
+    "How is hemifacial spasm treated?",
+)
+# Most specific first: TooLarge is an InvalidRequest.
+STATUS = (
+    (TooLarge, 413),
+    (InvalidRequest, 400),
+    (IndexNotFound, 503),
+    (IndexUnusable, 503),
+    (ModelError, 503),
+    (BuildLocked, 409),
+    (CorpusError, 500),
+)
+SECURITY_HEADERS = {
+    # No inline script or style anywhere: every script and stylesheet is a file under /static/.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app; config may hold QA_SERVICE (a QAService), QA_SETTINGS, ADMIN_TOKEN, EXAMPLES, WARM_UP."""
+    app = Flask(__name__, template_folder=str(WEB_DIR / "templates"), static_folder=str(WEB_DIR / "static"))
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        ADMIN_TOKEN=os.environ.get("QA_ADMIN_TOKEN") or None,
+        EXAMPLES=EXAMPLES,
+        WARM_UP=True,
+    )
+    app.config.update(config or {})
+    app.json.sort_keys = False  # answers keep the documented field order
+    service = app.config.get("QA_SERVICE") or QAService(app.config.get("QA_SETTINGS") or Settings.from_env())
+    app.extensions["qa"] = service
+
+    from qa import api, web
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(web.bp)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(RequestEntityTooLarge, _body_too_large)
+    app.register_error_handler(QAError, _qa_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.after_request(_security_headers)
+    if app.config["WARM_UP"]:
+        _warm_up(service)
+    return app
+
+
+def service() -> QAService:
+    """The QAService of the current app."""
+    return current_app.extensions["qa"]
+
+
+def error_response(status: int, code: str, message: str, headers: dict | None = None):
+    """The one error shape of every path: {"error": {"code", "message"}}."""
+    return {"error": {"code": code, "message": message}}, status, headers or {}
+
+
+def _http_error(exc: HTTPException):
+    code = (exc.name or "error").lower().replace(" ", "_")
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}  # keeps Allow, WWW-Authenticate
+    return error_response(exc.code or 500, code, exc.description or exc.name, headers)
+
+
+def _body_too_large(exc: RequestEntityTooLarge):
+    return error_response(413, TooLarge.code, f"the request body is larger than {MAX_BODY_BYTES // 1024} KiB")
+
+
+def _qa_error(exc: QAError):
+    status = next((s for cls, s in STATUS if isinstance(exc, cls)), 500)
+    return error_response(status, exc.code, str(exc))
+
+
+def _unexpected_error(exc: Exception):
+    log.exception("unexpected error")
+    return _http_error(InternalServerError())
+
+
+def _security_headers(response):
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _warm_up(service: QAService) -> None:
+    """Load the model and index now, so the first question is not the one that waits for them."""
+    try:
+        service.load()
+        service.embedder.encode(["warm up"])
+    except QAError as exc:
+        # The server still starts: /api/health answers 503 until an index is there.
+        log.warning("qa: %s", exc)

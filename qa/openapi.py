@@ -1,0 +1,164 @@
+"""The OpenAPI 3.1 description of the JSON API; tests hold the server's responses to these schemas."""
+
+from __future__ import annotations
+
+from qa import __version__
+from qa.service import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS
+
+
+def _obj(properties: dict, required: list[str] | None = None) -> dict:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+        "additionalProperties": False,
+    }
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict:
+    meaning = {
+        400: "Bad request: missing, empty or non-string question, bad k or history, malformed JSON",
+        401: "No bearer token given",
+        403: "Wrong token, or reindexing disabled (no QA_ADMIN_TOKEN)",
+        404: "No such document",
+        409: "Another build is running",
+        413: "Question over the length limit, or body over 64 KiB",
+        415: "Body is not JSON",
+        503: "The index is not ready",
+    }
+    return {str(s): _json(_ref("Error"), meaning[s]) for s in statuses}
+
+
+SCHEMAS = {
+    "AskRequest": {
+        "type": "object",
+        "properties": {
+            "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_CHARS},
+            "history": {
+                "type": "array",
+                "items": {"type": "string", "maxLength": MAX_QUESTION_CHARS},
+                "description": f"Earlier user turns, oldest first (the last {MAX_HISTORY_TURNS} are used).",
+            },
+            "k": {"type": "integer", "minimum": 1, "maximum": 10, "default": 3, "description": "Most quotes."},
+        },
+        "required": ["question"],
+    },
+    "Citation": _obj(
+        {
+            "id": {"type": "integer", "minimum": 1},
+            "doc_id": {"type": "string"},
+            "title": {"type": "string"},
+            "section": {"type": ["string", "null"]},
+            "quote": {"type": "string", "description": "Exactly text[start:end] of the document."},
+            "start": {"type": "integer", "minimum": 0},
+            "end": {"type": "integer", "minimum": 0},
+            "score": {"type": "number"},
+        }
+    ),
+    "Answer": _obj(
+        {
+            "question": {"type": "string"},
+            "search_query": {"type": "string", "description": "The question with follow-up context resolved."},
+            "abstained": {"type": "boolean", "description": "True when the documents do not answer."},
+            "answer": {"type": "string"},
+            "index_version": {"type": "string"},
+            "confidence": {"type": "number"},
+            "citations": {"type": "array", "items": _ref("Citation")},
+        }
+    ),
+    "Health": _obj(
+        {
+            "status": {"const": "ok"},
+            "documents": {"type": "integer"},
+            "passages": {"type": "integer"},
+            "model": {"type": "string"},
+            "index_version": {"type": "string"},
+        }
+    ),
+    "Document": _obj({"doc_id": {"type": "string"}, "title": {"type": "string"}, "text": {"type": "string"}}),
+    "ReindexReport": _obj(
+        {
+            "added": {"type": "integer"},
+            "changed": {"type": "integer"},
+            "removed": {"type": "integer"},
+            "unchanged": {"type": "integer"},
+            "documents": {"type": "integer"},
+            "passages": {"type": "integer"},
+            "index_version": {"type": "string"},
+            "problems": {
+                "type": "array",
+                "items": _obj({"path": {"type": "string"}, "message": {"type": "string"}}),
+                "description": "Files that were skipped, and why.",
+            },
+        }
+    ),
+    "Error": _obj({"error": _obj({"code": {"type": "string"}, "message": {"type": "string"}})}),
+}
+
+PATHS = {
+    "/api/ask": {
+        "post": {
+            "summary": "Answer a question with verbatim, cited quotes, or decline",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("AskRequest")}}},
+            "responses": {"200": _json(_ref("Answer"), "The answer"), **_errors(400, 413, 415, 503)},
+        }
+    },
+    "/api/health": {
+        "get": {
+            "summary": "What the loaded index holds",
+            "responses": {"200": _json(_ref("Health"), "The server is ready"), **_errors(503)},
+        }
+    },
+    "/api/documents/{doc_id}": {
+        "get": {
+            "summary": "The indexed text of a document; citation offsets index this text",
+            "parameters": [{"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _json(_ref("Document"), "The document"), **_errors(404, 503)},
+        }
+    },
+    "/api/reindex": {
+        "post": {
+            "summary": "Update the index from the corpus folder and swap it in without stopping answers",
+            "security": [{"adminToken": []}],
+            "responses": {
+                "200": _json(_ref("ReindexReport"), "What the build did"),
+                **_errors(401, 403, 409, 503),
+                "500": _json(_ref("Error"), "The corpus cannot be read"),
+            },
+        }
+    },
+    "/api/openapi.json": {
+        "get": {
+            "summary": "This document",
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
+        }
+    },
+}
+
+
+def openapi_document(server_url: str) -> dict:
+    """The OpenAPI 3.1 document, naming server_url as the server."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "qa",
+            "version": __version__,
+            "description": "Citation-first question answering: every answer is a verbatim quote from the documents, "
+            "with character offsets into the document text; questions the documents do not answer are declined. "
+            'Every error is {"error": {"code", "message"}}.',
+        },
+        "servers": [{"url": server_url}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+        },
+    }

@@ -1,0 +1,58 @@
+"""Running the app: Werkzeug's server for development, gunicorn with worker processes for production."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from gunicorn.app.base import BaseApplication
+
+from qa.app import create_app
+from qa.config import Settings
+from qa.errors import QAError
+from qa.service import QAService
+
+
+def run_development(service: QAService, host: str, port: int) -> None:
+    """One process, one thread per request, sharing the model and index of `service`."""
+    create_app({"QA_SERVICE": service}).run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, settings: Settings, options: dict) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        # Runs in each worker after the fork: every worker loads the model and index once, for itself.
+        return create_app({"QA_SETTINGS": self.settings})
+
+
+def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
+    """`workers` processes with a few threads each, so a reindex in one thread never blocks answers."""
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    options = {
+        "bind": bind,
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": 4,
+        "timeout": 120,  # a worker reads the model and index before its first heartbeat
+        "errorlog": "-",
+        "proc_name": "qa",
+    }
+    _Gunicorn(settings, options).run()
+
+
+def build_in_child(settings: Settings) -> None:
+    """Build the index in a child process, so the model is not loaded in the process gunicorn forks."""
+    env = dict(os.environ, QA_CORPUS_DIR=str(settings.corpus_dir), QA_INDEX_DIR=str(settings.index_dir))
+    if settings.model:
+        env["QA_MODEL"] = settings.model
+    if subprocess.run([sys.executable, "-m", "qa", "build"], env=env).returncode != 0:
+        raise QAError("building the index failed; see the messages above")

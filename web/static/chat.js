@@ -1,0 +1,154 @@
+// The chat: sends questions to /api/ask and shows the quoted answers.
+// Text from the person or the documents only ever enters the page as text (textContent), never as HTML.
+"use strict";
+
+(() => {
+  const log = document.getElementById("log");
+  const empty = document.getElementById("empty");
+  const form = document.getElementById("ask");
+  const box = document.getElementById("question");
+  const send = document.getElementById("send");
+  const busy = document.getElementById("busy");
+  const newChat = document.getElementById("new-chat");
+  let history = []; // earlier user turns, sent with follow-ups
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function sourceUrl(c) {
+    const path = c.doc_id.split("/").map(encodeURIComponent).join("/");
+    return `/source/${path}?start=${c.start}&end=${c.end}#cited`;
+  }
+
+  // Newest at the bottom; a long answer is shown from its question down, not from its last line.
+  function addTurn(node, from) {
+    empty.hidden = true;
+    newChat.hidden = false;
+    log.appendChild(node);
+    (from || node).scrollIntoView({ block: from ? "start" : "end" });
+  }
+
+  function userTurn(question) {
+    const turn = el("div", "turn user");
+    turn.appendChild(el("span", "visually-hidden", "You asked:"));
+    turn.appendChild(el("p", "bubble", question));
+    return turn;
+  }
+
+  function citationLabel(c) {
+    return c.section && c.section !== c.title ? `${c.title} › ${c.section}` : c.title;
+  }
+
+  function answerTurn(answer) {
+    const turn = el("article", "turn bot");
+    turn.setAttribute("aria-label", "Answer");
+    if (answer.search_query && answer.search_query !== answer.question) {
+      turn.appendChild(el("p", "searched", `Searched for: ${answer.search_query}`));
+    }
+    if (answer.abstained) {
+      const box = el("div", "declined");
+      box.appendChild(el("p", "declined-title", "Not found in these documents"));
+      box.appendChild(el("p", "", answer.answer));
+      turn.appendChild(box);
+      return turn;
+    }
+    for (const c of answer.citations) {
+      const figure = el("figure", "quote");
+      const quote = el("blockquote", "", c.quote);
+      quote.cite = sourceUrl(c);
+      const caption = el("figcaption");
+      const link = el("a", "cite");
+      link.href = sourceUrl(c);
+      link.appendChild(el("span", "num", `[${c.id}]`));
+      link.appendChild(document.createTextNode(` ${citationLabel(c)}`));
+      link.setAttribute("aria-label", `Source ${c.id}: ${citationLabel(c)}`);
+      caption.appendChild(link);
+      figure.append(quote, caption);
+      turn.appendChild(figure);
+    }
+    turn.appendChild(el("p", "meta", `Confidence ${Math.round(answer.confidence * 100)}%`));
+    return turn;
+  }
+
+  function errorTurn(message) {
+    const turn = el("div", "turn bot error");
+    turn.setAttribute("role", "alert");
+    turn.appendChild(el("p", "", message));
+    return turn;
+  }
+
+  function setBusy(on) {
+    box.disabled = on;
+    send.disabled = on;
+    busy.hidden = !on;
+    form.setAttribute("aria-busy", on ? "true" : "false");
+    if (!on) box.focus();
+  }
+
+  async function ask(question) {
+    const asked = userTurn(question);
+    addTurn(asked);
+    setBusy(true);
+    try {
+      const response = await fetch("/api/ask", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ question, history }),
+      });
+      const data = await response.json().catch(() => null);
+      if (response.ok && data) {
+        history.push(question);
+        addTurn(answerTurn(data), asked);
+      } else {
+        const message = data && data.error ? data.error.message : `The server answered ${response.status}.`;
+        addTurn(errorTurn(`Sorry, that did not work: ${message}`), asked);
+      }
+    } catch (err) {
+      addTurn(errorTurn("Sorry, the server could not be reached. Check that it is running and try again."), asked);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function submit() {
+    const question = box.value.trim();
+    if (!question || box.disabled) return;
+    box.value = "";
+    fit();
+    ask(question);
+  }
+
+  // Grow the box with its text, up to the CSS max-height.
+  function fit() {
+    box.style.height = "auto";
+    box.style.height = `${box.scrollHeight}px`;
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submit();
+  });
+  box.addEventListener("keydown", (event) => {
+    // isComposing: Enter that confirms an input-method candidate must not send.
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submit();
+    }
+  });
+  box.addEventListener("input", fit);
+  for (const button of document.querySelectorAll(".example")) {
+    button.addEventListener("click", () => ask(button.textContent.trim()));
+  }
+  newChat.addEventListener("click", () => {
+    history = [];
+    for (const turn of log.querySelectorAll(".turn")) turn.remove();
+    empty.hidden = false;
+    newChat.hidden = true;
+    box.focus();
+  });
+  box.focus();
+})();
