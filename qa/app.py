@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(config or {})
     app.json.sort_keys = False  # answers keep the documented field order
+    app.url_map.merge_slashes = False  # "//" would redirect with an HTML body; here it is simply not found
     service = app.config.get("QA_SERVICE") or QAService(app.config.get("QA_SETTINGS") or Settings.from_env())
     app.extensions["qa"] = service
 

@@ -1,0 +1,25 @@
+"""Shared pytest configuration."""
+
+# --- web fixtures (web branch): a Flask app over a small corpus with the fake HashEmbedder, flaskr style ---
+import pytest
+
+from qa.app import create_app
+from tests.web_helpers import ADMIN_TOKEN, web_service
+
+
+@pytest.fixture
+def app(tmp_path):
+    """The app over a freshly built index of the small web corpus; its QAService is app.extensions["qa"]."""
+    return create_app({"TESTING": True, "QA_SERVICE": web_service(tmp_path), "ADMIN_TOKEN": ADMIN_TOKEN})
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner bound to the app (invoke any click command with it)."""
+    return app.test_cli_runner()

@@ -1,0 +1,148 @@
+"""The HTML surface through the Flask test client: chat page, source pages, headers, and the serve command."""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from qa import cli as qa_cli
+from qa import server
+from qa.app import EXAMPLES
+from qa.embedder import HashEmbedder
+from qa.service import QAService
+from tests.web_helpers import OWLS, check_error, write_corpus
+
+
+class Tags(HTMLParser):
+    """Every start tag of a page with its attributes."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def page(client, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    return response.get_data(as_text=True)
+
+
+def test_chat_page_has_a_labelled_box_examples_and_the_note(client):
+    text = page(client, "/")
+    tags = Tags(text).tags
+    assert ("textarea", {"id": "question"}) in [(t, {"id": a.get("id")}) for t, a in tags if t == "textarea"]
+    assert any(t == "label" and a.get("for") == "question" for t, a in tags)
+    for example in EXAMPLES:
+        assert f'class="example">{html.escape(example)}</button>' in text
+    assert "not medical advice" in text
+
+
+@pytest.mark.parametrize("path", ["/", "/source/owls.txt?start=0&end=9"])
+def test_pages_load_only_local_files_and_carry_no_inline_script_or_style(client, path):
+    tags = Tags(page(client, path)).tags
+    scripts = [a for t, a in tags if t == "script"]
+    assert scripts and all(a.get("src", "").startswith("/static/") for a in scripts)
+    for tag, attrs in tags:
+        assert not [name for name in attrs if name.startswith("on") or name == "style"], (tag, attrs)
+        for name in ("src", "href"):
+            value = attrs.get(name) or ""
+            assert not re.match(r"^(https?:)?//", value), (tag, value)
+
+
+@pytest.mark.parametrize("path", ["/", "/source/owls.txt", "/static/chat.js", "/static/style.css", "/nothing-here"])
+def test_every_page_carries_the_security_headers(client, path):
+    headers = client.get(path).headers
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "default-src 'self'" in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_static_files_are_served_locally(client):
+    for name, mimetype in (("chat.js", "text/javascript"), ("style.css", "text/css"), ("source.js", "text/javascript")):
+        response = client.get(f"/static/{name}")
+        assert response.status_code == 200
+        assert response.mimetype == mimetype
+
+
+def test_source_page_marks_the_cited_span(client):
+    start = OWLS.index("Barn owls nest")
+    end = OWLS.index("towers.") + len("towers.")
+    text = page(client, f"/source/owls.txt?start={start}&end={end}")
+    marked = re.search(r'<mark id="cited"[^>]*>(.*?)</mark>', text, re.S)
+    assert marked and marked.group(1) == OWLS[start:end]
+    assert f"characters {start}–{end}" in text
+    assert "<h1>Barn Owls</h1>" in text
+
+
+def test_source_page_without_a_span_shows_the_whole_document_unmarked(client):
+    text = page(client, "/source/tea/green-tea.md")
+    assert "<mark" not in text
+    assert "Green tea originated in China" in text
+
+
+def test_source_page_shows_markup_in_documents_as_text(client):
+    text = page(client, "/source/owls.txt")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in text
+    assert "<img" not in text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/source/..%2F..%2F..%2Fetc%2Fpasswd",
+        "/source/%2Fetc%2Fpasswd",
+        "/source/tea/../owls.txt",
+        "/source/notes.bin",
+        "/api/documents/..%2Fcorpus%2Fnotes.bin",
+        "/api/documents/notes.bin",
+    ],
+)
+def test_only_indexed_documents_are_served(app, client, path):
+    write_corpus(app.extensions["qa"].settings.corpus_dir, {"notes.bin": "private notes beside the corpus"})
+    response = client.get(path)
+    check_error(response, 404, "not_found")
+    assert "private" not in response.get_data(as_text=True)
+
+
+@pytest.fixture
+def fake_servers(monkeypatch):
+    """Record how `qa serve` would start a server, and use the fake embedder for any build it does."""
+    calls: dict[str, tuple] = {}
+    monkeypatch.setattr(qa_cli, "QAService", lambda settings: QAService(settings, HashEmbedder()))
+    monkeypatch.setattr(server, "run_development", lambda *args: calls.setdefault("development", args))
+    monkeypatch.setattr(server, "run_gunicorn", lambda *args: calls.setdefault("gunicorn", args))
+    monkeypatch.setattr(server, "build_in_child", lambda settings: calls.setdefault("build_in_child", (settings,)))
+    return calls
+
+
+def test_serve_builds_a_missing_index_then_runs_one_development_process(runner, fake_servers, tmp_path):
+    corpus = write_corpus(tmp_path / "docs", {"owls.txt": OWLS})
+    index = tmp_path / "idx"
+    result = runner.invoke(qa_cli.cli, ["serve", "--corpus", str(corpus), "--index", str(index), "--port", "5077"])
+    assert result.exit_code == 0, result.output
+    assert (index / "manifest.json").is_file()
+    service, host, port = fake_servers["development"]
+    assert (host, port) == ("127.0.0.1", 5077)
+    assert service.info()["documents"] == 1
+    assert "gunicorn" not in fake_servers
+
+
+def test_serve_with_workers_runs_gunicorn_after_building_in_a_child(runner, fake_servers, tmp_path):
+    corpus = write_corpus(tmp_path / "docs", {"owls.txt": OWLS})
+    args = ["serve", "--corpus", str(corpus), "--index", str(tmp_path / "idx"), "--workers", "3", "--host", "0.0.0.0"]
+    result = runner.invoke(qa_cli.cli, args)
+    assert result.exit_code == 0, result.output
+    (settings,) = fake_servers["build_in_child"]
+    assert settings.corpus_dir == corpus
+    assert fake_servers["gunicorn"] == (settings, "0.0.0.0", 5000, 3)
+    assert "development" not in fake_servers

@@ -1,0 +1,72 @@
+"""Helpers of the web tests: a small corpus, its QAService with the fake embedder, and schema checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+
+from qa.config import Settings
+from qa.embedder import HashEmbedder
+from qa.openapi import openapi_document
+from qa.service import QAService
+
+ADMIN_TOKEN = "test-admin-token"
+OWLS = """Barn Owls
+
+Hunting
+Barn owls hunt small mammals at night. They locate prey by sound alone, even in total darkness.
+
+Nesting
+Barn owls nest in hollow trees, barns and church towers. The female lays four to seven eggs.
+
+Markup
+A web page may quote the literal text <img src=x onerror=alert(1)> and must show it as text.
+"""
+TEA = """# Green Tea
+
+## Brewing
+Green tea is brewed with water at about eighty degrees for two to three minutes. Boiling water makes it bitter.
+
+## Origin
+Green tea originated in China, where people have drunk it for more than four thousand years.
+"""
+COMETS = """Comets
+
+Halley's Comet returns to the inner solar system every seventy-six years. Its tail always points away from the Sun.
+"""
+WEB_FILES = {"owls.txt": OWLS, "tea/green-tea.md": TEA}
+
+
+def write_corpus(root: Path, files: dict[str, str]) -> Path:
+    """Write {relative path: text} below root, byte for byte (no newline translation)."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("utf-8"))
+    return root
+
+
+def web_service(tmp_path: Path, embedder: HashEmbedder | None = None, build: bool = True) -> QAService:
+    """A QAService over the web corpus in tmp_path with the fake embedder, its index built unless build=False."""
+    corpus = write_corpus(tmp_path / "corpus", WEB_FILES)
+    service = QAService(Settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder or HashEmbedder())
+    if build:
+        service.build()
+    return service
+
+
+def check_schema(instance: object, name: str) -> None:
+    """Fail unless instance matches components/schemas/<name> of the OpenAPI document."""
+    schema = {"$ref": f"#/components/schemas/{name}", "components": openapi_document("")["components"]}
+    jsonschema.Draft202012Validator(schema).validate(instance)
+
+
+def check_error(response, status: int, code: str) -> None:
+    """The response is the one JSON error shape, with this status and code."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    check_schema(body, "Error")
+    assert body["error"]["code"] == code, body
+    assert body["error"]["message"].strip()
