@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+WORKERS ?=
 
 .PHONY: install test test-fast lint format build-index serve clean
 
@@ -37,7 +38,7 @@ build-index: install
 
 serve: install
 	test -f index/manifest.json || $(BIN)/qa build
-	$(BIN)/qa serve --host $(HOST) --port $(PORT)
+	$(BIN)/qa serve --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
 
 clean:
 	rm -rf index .index.* .pytest_cache

@@ -1,0 +1,168 @@
+"""The chat in real headless Chromium against the real server: ask, read, follow a citation, follow up, stay safe."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.live_server import REPO, real_site, serving
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTIFACTS = REPO / "tests" / "artifacts"
+HOSTILE = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    corpus, index = real_site(tmp_path_factory, "browser")
+    with serving(corpus, index, tmp_path_factory.mktemp("logs") / "serve.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.fail("chromium is missing: apt-get install -y chromium (.ci/run does this)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, base):
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(base_url=base, viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.problems = []  # console errors (a CSP violation is one) and page errors
+    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    page.on("dialog", lambda d: (page.problems.append(f"dialog: {d.message}"), d.dismiss()))
+    yield page
+    context.close()
+
+
+def send(page, question: str) -> None:
+    page.get_by_label("Your question").fill(question)
+    page.keyboard.press("Enter")
+
+
+def test_ask_read_follow_up_and_open_the_cited_passage(page):
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    expect(page.get_by_text("not medical advice")).to_be_visible()
+    examples = page.locator("button.example")
+    expect(examples.first).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "chat-empty.png")
+
+    # Hold the first answer back to see the waiting state.
+    held = []
+    page.route("**/api/ask", lambda route: held.append(route))
+    examples.first.click()
+    question = examples.first.text_content().strip()
+    box = page.get_by_label("Your question")
+    expect(box).to_be_disabled()
+    expect(page.get_by_role("status")).to_be_visible()
+    expect(examples.first).to_be_hidden()
+    for _ in range(200):  # bounded: let Playwright deliver the held request to the handler
+        if held:
+            break
+        page.wait_for_timeout(50)
+    held[0].continue_()
+    page.unroute("**/api/ask")
+    first = page.locator("article.turn.bot").first
+    expect(first.locator("blockquote").first).to_be_visible()
+    expect(box).to_be_enabled()
+    expect(box).to_be_focused()
+    expect(page.get_by_role("status")).to_be_hidden()
+    expect(page.locator(".turn.user .bubble").first).to_have_text(question)
+
+    # Shift+Enter breaks the line instead of sending.
+    box.fill("first line")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("second line")
+    assert box.input_value() == "first line\nsecond line"
+    expect(page.locator(".turn.user")).to_have_count(1)
+
+    # A follow-up carries the earlier question as history.
+    with page.expect_request("**/api/ask") as request:
+        send(page, "How is it treated?")
+    assert json.loads(request.value.post_data) == {"question": "How is it treated?", "history": [question]}
+    expect(page.locator("article.turn.bot")).to_have_count(2)
+    expect(page.locator("article.turn.bot").nth(1).locator("blockquote").first).to_be_visible()
+
+    # A question the documents do not answer is declined in words.
+    send(page, "Who won the 1998 football World Cup?")
+    expect(page.locator("article.turn.bot").nth(2)).to_contain_text("Not found in these documents")
+    page.screenshot(path=ARTIFACTS / "chat-answers.png")
+
+    # The first citation opens its exact passage, marked and in view.
+    quote = first.locator("blockquote").first.text_content()
+    link = first.locator("a.cite").first
+    expect(link).to_contain_text("[1]")
+    link.click()
+    page.wait_for_url("**/source/**")
+    mark = page.locator("mark#cited")
+    expect(mark).to_have_text(quote)
+    expect(mark).to_be_in_viewport()
+    page.screenshot(path=ARTIFACTS / "source-cited.png")
+    assert page.problems == []
+
+
+def test_html_in_a_question_is_shown_as_text_and_runs_nothing(page):
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    title = page.title()
+    send(page, HOSTILE)
+    expect(page.locator("article.turn.bot")).to_have_count(1)
+    expect(page.locator(".turn.user .bubble")).to_have_text(HOSTILE)
+    assert page.locator("#log img, #log script").count() == 0
+    assert page.title() == title
+    assert page.problems == []
+    page.screenshot(path=ARTIFACTS / "chat-hostile.png")
+
+
+def test_the_chat_works_at_phone_width(page):
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto("/")
+    send(page, "What is hemifacial spasm?")
+    answer = page.locator("article.turn.bot").first
+    expect(answer.locator("blockquote").first).to_be_visible()
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 390  # nothing forces sideways scrolling
+    page.screenshot(path=ARTIFACTS / "chat-phone.png")
+    assert page.problems == []
+
+
+def test_the_chat_is_usable_from_the_keyboard(page):
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    box = page.get_by_label("Your question")
+    expect(box).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Ask")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    expect(page.locator("button.example").last).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("article.turn.bot")).to_have_count(1)
+    assert page.problems == []
