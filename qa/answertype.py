@@ -39,7 +39,10 @@ _TYPES: list[tuple[re.Pattern, re.Pattern]] = [
 _DEFINITION_Q = re.compile(
     r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?(?P<x>[^?]{2,60}?)\s*\??\s*$", re.I
 )
-_DEFINES = r"(?:,[^,.]{0,80},\s*)?(?:\([^)]{1,30}\)\s*)?(?:refers? to|is defined as|(?:is |are )?(?:also )?(?:known|called) as|is an?\b|are\b|is\b)"
+_DEFINES = (
+    r"(?:,[^,.]{0,80},\s*)?(?:\([^)]{1,30}\)\s*)?"  # an aside: ", also known as Y," or "(HFS)"
+    r"(?:refers? to|is defined as|(?:is |are )?(?:also )?(?:known|called) as|is an?\b|are\b|is\b)"
+)
 
 
 def expected_types(question: str) -> list[re.Pattern]:
