@@ -142,6 +142,11 @@ def build_index(
         for path in files:
             doc_id = path.relative_to(corpus_dir).as_posix()
             try:
+                if path.stat().st_size > settings.max_file_mb * 1024 * 1024:
+                    problems.append(
+                        Problem(doc_id, f"larger than {settings.max_file_mb:g} MB (raise QA_MAX_FILE_MB to include it)")
+                    )
+                    continue
                 raw[doc_id] = (path, path.read_bytes())
             except OSError as exc:
                 problems.append(Problem(doc_id, f"cannot read file: {exc.strerror or exc}"))
