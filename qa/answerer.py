@@ -8,18 +8,24 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from qa.answertype import expected_types, matches_type
 from qa.retriever import Hit, Retriever
-from qa.terms import terms
+from qa.terms import QUESTION_WORDS, STOPWORDS, stem, terms, words
 
 NOT_FOUND = "I could not find an answer to that in these documents."
 MAX_QUOTE_CHARS = 600
 PASSAGES_CONSIDERED = 8
-# Sentence score = weights of (sentence cosine, query-term coverage, passage score); docs/QUALITY.md.
-W_DENSE, W_LEXICAL, W_PASSAGE = 1.0, 0.6, 0.3
+# Sentence score = weights of (sentence cosine, query-term coverage, passage score, expected answer type).
+W_DENSE, W_LEXICAL, W_PASSAGE, W_TYPE = 1.0, 0.6, 0.3, 0.35
+# A quote shorter than this takes its most relevant neighbour sentence as context.
+CONTEXT_BELOW_CHARS = 350
 # Decline below this confidence; chosen on the dev sets (docs/QUALITY.md).
 DECLINE_BELOW = 0.5
-# Logistic model of P(answerable) from (best sentence cosine, query-term coverage); docs/QUALITY.md.
-CONF_W_DENSE, CONF_W_COVERAGE, CONF_BIAS = 8.0, 6.0, -6.5
+# Logistic model of P(answerable): best sentence cosine (centred), best query-term coverage, and how
+# specific the query words are that the corpus never mentions ("migraine", "neuralgia").
+CONF_W_DENSE, CONF_DENSE_CENTRE, CONF_W_COVERAGE, CONF_W_MISSING = 20.0, 0.40, 4.0, 1.5
+# Words rarer than this (Zipf scale, wordfreq) in general English name a specific thing.
+COMMON_ZIPF = 4.5
 # A sentence that opens by pointing back ("It", "This", "However") is quoted with the one before it.
 _LEANS_BACK = re.compile(
     r"^(?:it|its|this|these|those|they|their|such|however|but|therefore|thus|then|so|"
@@ -80,8 +86,11 @@ class Answerer:
         """The text of sentence j."""
         return self.r.data.documents[int(self.s_doc[j])]["text"][int(self.s_start[j]) : int(self.s_end[j])]
 
-    def candidates(self, query_vector: np.ndarray, query_terms: list[str], hits: list[Hit]) -> list[_Candidate]:
+    def candidates(
+        self, query: str, query_vector: np.ndarray, query_terms: list[str], hits: list[Hit]
+    ) -> list[_Candidate]:
         """Sentences of the top passages, scored against the query, best first."""
+        types = expected_types(query)
         weights = {t: self.r.bm25.idf(t) for t in set(query_terms)}
         total = sum(weights.values()) or 1.0
         top = hits[:PASSAGES_CONSIDERED]
@@ -92,20 +101,46 @@ class Answerer:
             for j in self.r.sentences(hit.passage):
                 if j in seen:
                     continue
-                own = set(terms(self.sentence_text(j)))
+                text = self.sentence_text(j)
+                own = set(terms(text))
                 # The heading counts half: it says what the sentence is about, not what it says.
                 matched = sum(w * (1.0 if t in own else 0.5 if t in section_terms else 0.0) for t, w in weights.items())
                 coverage = matched / total
                 dense = float(self.r.data.sentence_vectors[j] @ query_vector)
-                score = W_DENSE * dense + W_LEXICAL * coverage + W_PASSAGE * hit.score / best_hit
+                relevance = hit.score / best_hit
+                score = W_DENSE * dense + W_LEXICAL * coverage + W_PASSAGE * relevance
+                if types and matches_type(text, types):
+                    score += W_TYPE * relevance
                 seen[j] = _Candidate(j, hit.passage, score, dense, coverage)
         return sorted(seen.values(), key=lambda c: (-c.score, c.sentence))
 
-    def confidence(self, best: _Candidate | None) -> float:
-        """Estimated probability that the best sentence answers the question."""
-        if best is None:
+    def missing_specificity(self, query: str) -> float:
+        """How specific the query's words are that the corpus never mentions (0 when it knows them all)."""
+        from wordfreq import zipf_frequency
+
+        total = 0.0
+        for w in set(words(query)):
+            if w in STOPWORDS or w in QUESTION_WORDS or "-" in w or not self._is_word(w):
+                continue
+            if not self.r.bm25.knows(stem(w)):
+                total += max(0.0, COMMON_ZIPF - zipf_frequency(w, "en"))
+        return total
+
+    @staticmethod
+    def _is_word(w: str) -> bool:
+        return len(w) > 1 and not w.isdigit()
+
+    def confidence(self, query: str, cands: list[_Candidate]) -> float:
+        """Estimated probability that the documents answer the question."""
+        if not cands:
             return 0.0
-        z = CONF_W_DENSE * best.dense + CONF_W_COVERAGE * best.coverage + CONF_BIAS
+        dense = max(c.dense for c in cands)
+        coverage = max(c.coverage for c in cands)
+        z = (
+            CONF_W_DENSE * (dense - CONF_DENSE_CENTRE)
+            + CONF_W_COVERAGE * coverage
+            - CONF_W_MISSING * self.missing_specificity(query)
+        )
         return 1.0 / (1.0 + math.exp(-z))
 
     def answer(
@@ -119,8 +154,8 @@ class Answerer:
     ) -> Answer:
         """An Answer quoting up to k passages' best sentences, or a decline."""
         version = self.r.data.index_version
-        cands = self.candidates(query_vector, query_terms, hits)
-        confidence = self.confidence(cands[0] if cands else None)
+        cands = self.candidates(search_query, query_vector, query_terms, hits)
+        confidence = self.confidence(search_query, cands)
         if confidence < DECLINE_BELOW:
             return Answer(question, search_query, True, NOT_FOUND, version, round(confidence, 4))
         citations: list[Citation] = []
@@ -130,7 +165,7 @@ class Answerer:
                 break
             if cand.score < cands[0].score * 0.5:
                 break  # far weaker than the best: more noise than answer
-            doc_i, start, end = self._quote_span(cand.sentence)
+            doc_i, start, end = self._quote_span(cand.sentence, query_vector)
             if any(d == doc_i and start < e and s < end for d, s, e in used):
                 continue
             quote = self.r.data.documents[doc_i]["text"][start:end]
@@ -153,16 +188,36 @@ class Answerer:
         text = " ".join(f"\u201c{c.quote}\u201d [{c.id}]" for c in citations)
         return Answer(question, search_query, False, text, version, round(confidence, 4), citations)
 
-    def _quote_span(self, j: int) -> tuple[int, int, int]:
-        """Offsets of the quote for sentence j: the sentence, with the one before when it leans on it."""
+    def _quote_span(self, j: int, query_vector: np.ndarray) -> tuple[int, int, int]:
+        """Offsets of the quote for sentence j: the sentence with a little context from its paragraph.
+
+        The sentence before is included when j leans on it ("It", "However"); a short quote otherwise
+        takes whichever neighbour is closer to the question.
+        """
         doc_i, start, end = int(self.s_doc[j]), int(self.s_start[j]), int(self.s_end[j])
         text = self.r.data.documents[doc_i]["text"]
-        if j > 0 and int(self.s_doc[j - 1]) == doc_i and _LEANS_BACK.match(text[start:end]):
-            prev_start, prev_end = int(self.s_start[j - 1]), int(self.s_end[j - 1])
-            # Only within one paragraph, and never past the quote length limit.
-            if "\n" not in text[prev_end:start] and end - prev_start <= MAX_QUOTE_CHARS:
-                start = prev_start
+        prev, nxt = self._neighbour(j, -1, doc_i, text), self._neighbour(j, 1, doc_i, text)
+        if prev is not None and _LEANS_BACK.match(text[start:end]):
+            start = int(self.s_start[prev])
+            prev = None
+        if end - start < CONTEXT_BELOW_CHARS:
+            options = [n for n in (prev, nxt) if n is not None]
+            vectors = self.r.data.sentence_vectors
+            best = max(options, key=lambda n: float(vectors[n] @ query_vector), default=None)
+            if best is not None:
+                start, end = min(start, int(self.s_start[best])), max(end, int(self.s_end[best]))
         return doc_i, start, end
+
+    def _neighbour(self, j: int, step: int, doc_i: int, text: str) -> int | None:
+        """Sentence j+step if it stands in the same paragraph and the quote stays within the limit."""
+        n = j + step
+        if not 0 <= n < len(self.s_doc) or int(self.s_doc[n]) != doc_i:
+            return None
+        lo, hi = (n, j) if step < 0 else (j, n)
+        between = text[int(self.s_end[lo]) : int(self.s_start[hi])]
+        if "\n" in between or int(self.s_end[hi]) - int(self.s_start[lo]) > MAX_QUOTE_CHARS:
+            return None
+        return n
 
 
 def _near_duplicate(a: str, b: str) -> bool:

@@ -23,6 +23,7 @@ class Settings:
     overlap: int = DEFAULT_OVERLAP
     mode: str = "hybrid"
     lock_timeout: float = 600.0
+    max_file_mb: float = 20.0  # larger files are reported and skipped: embedding them would take hours
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

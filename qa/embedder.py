@@ -63,7 +63,9 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # a weight-loading bar on every start is noise
             self.model = SentenceTransformer(str(path), device=device)
         except Exception as exc:  # many failure types inside transformers
             raise ModelError(f"cannot load model from {path}: {exc}") from exc

@@ -27,7 +27,8 @@ from qa.terms import terms
 
 DENSE_FILE = "dense.faiss"
 BM25_DIR = "bm25"
-EMBED_TEXT_VERSION = 1
+# Bump when sentence splitting, chunking or embedded text changes, so old indexes are re-chunked.
+PIPELINE_VERSION = 2
 
 
 @dataclass
@@ -79,7 +80,7 @@ def _settings_key(settings: Settings, model: dict) -> dict:
         "max_chars": settings.max_chars,
         "overlap": settings.overlap,
         "model": model["fingerprint"],
-        "embed_text": EMBED_TEXT_VERSION,
+        "pipeline": PIPELINE_VERSION,
     }
 
 
@@ -141,6 +142,11 @@ def build_index(
         for path in files:
             doc_id = path.relative_to(corpus_dir).as_posix()
             try:
+                if path.stat().st_size > settings.max_file_mb * 1024 * 1024:
+                    problems.append(
+                        Problem(doc_id, f"larger than {settings.max_file_mb:g} MB (raise QA_MAX_FILE_MB to include it)")
+                    )
+                    continue
                 raw[doc_id] = (path, path.read_bytes())
             except OSError as exc:
                 problems.append(Problem(doc_id, f"cannot read file: {exc.strerror or exc}"))
@@ -158,7 +164,7 @@ def build_index(
         same_model = (
             old is not None
             and old.manifest["settings"]["model"] == key["model"]
-            and old.manifest["settings"]["embed_text"] == key["embed_text"]
+            and old.manifest["settings"].get("pipeline") == key["pipeline"]
         )
         old_docs = _split_old(old) if same_model else {}
         if not (reusable and same_model):

@@ -11,6 +11,8 @@ import numpy as np
 
 # Anserini's BEIR settings; confirmed on the SciFact train split (docs/QUALITY.md).
 K1, B = 0.9, 0.4
+# Stems sharing this many first letters count as the same word for "does the corpus mention it".
+PREFIX = 6
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -23,6 +25,7 @@ class BM25Index:
         indptr = np.asarray(model.scores["indptr"])
         self.df = np.diff(indptr)
         self.num_docs = int(model.scores["num_docs"])
+        self._prefixes: set[str] | None = None
 
     @classmethod
     def build(cls, token_lists: list[list[str]]) -> BM25Index:
@@ -47,6 +50,14 @@ class BM25Index:
         if not ids:
             return np.zeros(self.num_docs, dtype=np.float32)
         return np.asarray(self.model.get_scores_from_ids(ids), dtype=np.float32)
+
+    def knows(self, term: str) -> bool:
+        """Whether a term, or a word sharing its first PREFIX letters ("botulinum"/"botuline"), is indexed."""
+        if term in self.model.vocab_dict:
+            return True
+        if self._prefixes is None:
+            self._prefixes = {t[:PREFIX] for t in self.model.vocab_dict if len(t) >= PREFIX}
+        return len(term) >= PREFIX and term[:PREFIX] in self._prefixes
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a term; unseen terms get the highest value."""

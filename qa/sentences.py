@@ -25,7 +25,6 @@ TRAIN_CHARS = 5_000_000
 def train_params(texts: Iterable[str]) -> PunktParameters:
     """Punkt parameters learned from the given texts, with the abbreviation list added."""
     trainer = PunktTrainer()
-    trainer.INCLUDE_ALL_COLLOCS = True
     budget = TRAIN_CHARS
     for text in texts:
         if budget <= 0:
@@ -34,7 +33,9 @@ def train_params(texts: Iterable[str]) -> PunktParameters:
         budget -= len(text)
     trainer.finalize_training()
     params = trainer.get_params()
-    params.abbrev_types.update(ABBREVIATIONS)
+    # On a small corpus Punkt takes any word seen once before a period ("than men.") for an
+    # abbreviation; keep only learned ones shaped like abbreviations: initials or dotted ("u.s").
+    params.abbrev_types = {a for a in params.abbrev_types if len(a) == 1 or "." in a} | ABBREVIATIONS
     return params
 
 
