@@ -36,8 +36,8 @@ format: install
 build-index: install
 	$(BIN)/qa build
 
+# qa serve builds the index first when there is none.
 serve: install
-	test -f index/manifest.json || $(BIN)/qa build
 	$(BIN)/qa serve --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
 
 clean:

@@ -46,18 +46,19 @@ log = logging.getLogger(__name__)
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app; config may hold QA_SERVICE (a QAService), QA_SETTINGS, ADMIN_TOKEN, EXAMPLES, WARM_UP."""
+    # Defaults come from the environment: QA_ADMIN_TOKEN, and QA_EXAMPLES ("question one|question two").
     app = Flask(__name__, template_folder=str(WEB_DIR / "templates"), static_folder=str(WEB_DIR / "static"))
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         ADMIN_TOKEN=os.environ.get("QA_ADMIN_TOKEN") or None,
-        EXAMPLES=EXAMPLES,
+        EXAMPLES=tuple(q.strip() for q in os.environ.get("QA_EXAMPLES", "").split("|") if q.strip()) or EXAMPLES,
         WARM_UP=True,
     )
     app.config.update(config or {})
     app.json.sort_keys = False  # answers keep the documented field order
     app.url_map.merge_slashes = False  # "//" would redirect with an HTML body; here it is simply not found
-    service = app.config.get("QA_SERVICE") or QAService(app.config.get("QA_SETTINGS") or Settings.from_env())
-    app.extensions["qa"] = service
+    qa_service = app.config.get("QA_SERVICE") or QAService(app.config.get("QA_SETTINGS") or Settings.from_env())
+    app.extensions["qa"] = qa_service
 
     from qa import api, web
 
@@ -69,7 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_error_handler(Exception, _unexpected_error)
     app.after_request(_security_headers)
     if app.config["WARM_UP"]:
-        _warm_up(service)
+        _warm_up(qa_service)
     return app
 
 
@@ -78,7 +79,7 @@ def service() -> QAService:
     return current_app.extensions["qa"]
 
 
-def error_response(status: int, code: str, message: str, headers: dict | None = None):
+def _error(status: int, code: str, message: str, headers: dict | None = None):
     """The one error shape of every path: {"error": {"code", "message"}}."""
     return {"error": {"code": code, "message": message}}, status, headers or {}
 
@@ -86,16 +87,16 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
 def _http_error(exc: HTTPException):
     code = (exc.name or "error").lower().replace(" ", "_")
     headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}  # keeps Allow, WWW-Authenticate
-    return error_response(exc.code or 500, code, exc.description or exc.name, headers)
+    return _error(exc.code or 500, code, exc.description or exc.name, headers)
 
 
 def _body_too_large(exc: RequestEntityTooLarge):
-    return error_response(413, TooLarge.code, f"the request body is larger than {MAX_BODY_BYTES // 1024} KiB")
+    return _error(413, TooLarge.code, f"the request body is larger than {MAX_BODY_BYTES // 1024} KiB")
 
 
 def _qa_error(exc: QAError):
     status = next((s for cls, s in STATUS if isinstance(exc, cls)), 500)
-    return error_response(status, exc.code, str(exc))
+    return _error(status, exc.code, str(exc))
 
 
 def _unexpected_error(exc: Exception):
@@ -108,11 +109,11 @@ def _security_headers(response):
     return response
 
 
-def _warm_up(service: QAService) -> None:
+def _warm_up(qa_service: QAService) -> None:
     """Load the model and index now, so the first question is not the one that waits for them."""
     try:
-        service.load()
-        service.embedder.encode(["warm up"])
+        qa_service.load()
+        qa_service.embedder.encode(["warm up"])
     except QAError as exc:
         # The server still starts: /api/health answers 503 until an index is there.
         log.warning("qa: %s", exc)

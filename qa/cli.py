@@ -13,6 +13,7 @@ import click
 from qa.config import MODES, Settings
 from qa.errors import IndexNotFound, QAError
 from qa.service import QAService
+from qa.store import read_manifest
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -304,7 +305,7 @@ def serve(service: QAService, host: str, port: int, workers: int | None) -> None
         server.run_development(service, host, port)
         return
     try:
-        service.load()
+        read_manifest(service.settings.index_dir)  # the workers read the index; the parent only checks it is there
     except IndexNotFound:
         server.build_in_child(service.settings)
     server.run_gunicorn(service.settings, host, port, workers)

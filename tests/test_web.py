@@ -10,7 +10,7 @@ import pytest
 
 from qa import cli as qa_cli
 from qa import server
-from qa.app import EXAMPLES
+from qa.app import EXAMPLES, create_app
 from qa.embedder import HashEmbedder
 from qa.service import QAService
 from tests.web_helpers import OWLS, check_error, write_corpus
@@ -43,6 +43,13 @@ def test_chat_page_has_a_labelled_box_examples_and_the_note(client):
     for example in EXAMPLES:
         assert f'class="example">{html.escape(example)}</button>' in text
     assert "not medical advice" in text
+
+
+def test_example_questions_come_from_qa_examples(app, monkeypatch):
+    monkeypatch.setenv("QA_EXAMPLES", "How do barn owls hunt? | <b>Where</b> is green tea from?|")
+    client = create_app({"QA_SERVICE": app.extensions["qa"]}).test_client()
+    buttons = re.findall(r'class="example">(.*?)</button>', page(client, "/"))
+    assert buttons == ["How do barn owls hunt?", "&lt;b&gt;Where&lt;/b&gt; is green tea from?"]
 
 
 @pytest.mark.parametrize("path", ["/", "/source/owls.txt?start=0&end=9"])

@@ -50,10 +50,10 @@
       turn.appendChild(el("p", "searched", `Searched for: ${answer.search_query}`));
     }
     if (answer.abstained) {
-      const box = el("div", "declined");
-      box.appendChild(el("p", "declined-title", "Not found in these documents"));
-      box.appendChild(el("p", "", answer.answer));
-      turn.appendChild(box);
+      const notice = el("div", "declined");
+      notice.appendChild(el("p", "declined-title", "Not found in these documents"));
+      notice.appendChild(el("p", "", answer.answer));
+      turn.appendChild(notice);
       return turn;
     }
     for (const c of answer.citations) {
