@@ -67,10 +67,10 @@ def serving(corpus: Path, index: Path, log: Path, *args: str) -> Iterator[str]:
             if process.poll() is not None:
                 raise AssertionError(f"qa serve exited with {process.returncode}:\n{log.read_text()}")
             try:
-                if requests.get(f"{base}/api/health", timeout=10).status_code == 200:
+                if requests.get(f"{base}/api/health", timeout=30).status_code == 200:
                     break
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or gunicorn is listening while its workers still load the model
             time.sleep(0.25)
         else:
             raise AssertionError(f"qa serve did not become ready:\n{log.read_text()}")
