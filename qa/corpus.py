@@ -97,6 +97,9 @@ def read_document(path: Path, doc_id: str, data: bytes | None = None) -> Documen
         if fmt == "html":
             text, headings = extract_html(text)
     blocks = segment(text, fmt, headings)
+    if not any(block.kind == "body" for block in blocks):
+        # A document without body text has no passages; alone in a corpus it would make an unusable index.
+        raise CorpusError("empty file" if not text.strip() else "no text to index (only headings or page chrome)")
     return Document(doc_id, title_of(text, blocks, doc_id), text, fmt, digest, blocks)
 
 
