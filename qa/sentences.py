@@ -95,7 +95,10 @@ def _bounded(text: str, start: int, end: int) -> list[tuple[int, int]]:
         cut = text.rfind(" ", start + MAX_SENTENCE_CHARS // 2, start + MAX_SENTENCE_CHARS)
         if cut == -1:
             cut = start + MAX_SENTENCE_CHARS
-        pieces.append((start, cut))
+        piece_end = cut
+        while piece_end > start and text[piece_end - 1].isspace():
+            piece_end -= 1  # a cut inside a run of spaces must not leave them on the piece
+        pieces.append((start, piece_end))
         start = cut
         while start < end and text[start].isspace():
             start += 1
