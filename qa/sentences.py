@@ -18,6 +18,8 @@ ABBREVIATIONS = frozenset(
 # Abbreviations that never end a sentence, even before a capital ("Barker et al. Showed that").
 _NEVER_FINAL = re.compile(r"(?:\bet al|\be\.g|\bi\.e|\bcf|\bvs|\bDrs?|\bMrs?|\bMs|\bProf|\bFigs?|\bapprox)\.$", re.I)
 _LEADING_JUNK = re.compile(r"[\s.;:,!?·•]+")
+# A list number alone ("1." at the start of a numbered line) belongs to the sentence after it.
+_LIST_NUMBER = re.compile(r"\(?\d{1,3}[.)]")
 MAX_SENTENCE_CHARS = 1000
 TRAIN_CHARS = 5_000_000
 
@@ -78,7 +80,10 @@ class SentenceSplitter:
                 s = junk.end()
             if s >= e:
                 continue
-            if spans and _NEVER_FINAL.search(chunk, spans[-1][0], spans[-1][1]):
+            if spans and (
+                _NEVER_FINAL.search(chunk, spans[-1][0], spans[-1][1])
+                or _LIST_NUMBER.fullmatch(chunk, spans[-1][0], spans[-1][1])
+            ):
                 spans[-1][1] = e
             else:
                 spans.append([s, e])
