@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from qa.config import Settings
+from qa.corpus import Document, segment, sha256_bytes, title_of
 from qa.embedder import HashEmbedder
 from qa.service import QAService
 
@@ -106,3 +107,37 @@ def service(corpus_dir: Path, tmp_path: Path, embedder: HashEmbedder) -> QAServi
     svc = make_service(corpus_dir, tmp_path / "index", embedder)
     svc.build()
     return svc
+
+
+def make_pdf(pages: list[str]) -> bytes:
+    """A small valid PDF with one line of Helvetica text per page (for extraction tests)."""
+    n = len(pages)
+    font = 3 + 2 * n
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{' '.join(f'{3 + 2 * i} 0 R' for i in range(n))}] /Count {n} >>",
+    ]
+    for i, line in enumerate(pages):
+        stream = f"BT /F1 12 Tf 72 720 Td ({line}) Tj ET"
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {4 + 2 * i} 0 R "
+            f"/Resources << /Font << /F1 {font} 0 R >> >> >>"
+        )
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
+    objects.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
+
+
+def document(text: str, fmt: str = "text", doc_id: str = "doc.txt") -> Document:
+    """A Document of the given text, segmented as read_document would (without reading a file)."""
+    blocks = segment(text, fmt)
+    return Document(doc_id, title_of(text, blocks, doc_id), text, fmt, sha256_bytes(text.encode()), blocks)
