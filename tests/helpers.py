@@ -54,6 +54,7 @@ A colony has one queen, thousands of workers and a few hundred drones. The queen
 ## Foraging
 Workers visit flowers to collect nectar and pollen. They tell their sisters where the food is with the waggle dance.
 """
+NEW_DOC = "Tides\nThe moon pulls the sea into two bulges. The sun adds a smaller pull of its own.\n"
 GENERIC_FILES = {"lighthouse.txt": LIGHTHOUSE, "bees/honey-bees.md": BEES}
 
 

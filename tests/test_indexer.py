@@ -9,14 +9,7 @@ from qa.embedder import HashEmbedder
 from qa.errors import BuildLocked, CorpusError
 from qa.indexer import passage_embedding_text
 from qa.store import build_lock, read_index, read_manifest
-from tests.helpers import BEES, GENERIC_FILES, make_service, write_files
-
-NEW_DOC = "Tides\nThe moon pulls the sea into two bulges. The sun adds a smaller pull of its own.\n"
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    return write_files(tmp_path / "corpus", GENERIC_FILES)
+from tests.helpers import BEES, NEW_DOC, make_service, write_files
 
 
 def build(corpus: Path, index: Path, embedder: HashEmbedder, **kwargs):
@@ -32,9 +25,9 @@ def embedded_texts(index: Path, doc_id: str) -> int:
     return entry["passages"] + entry["sentences"]
 
 
-def test_first_build_embeds_everything(corpus, tmp_path):
+def test_first_build_embeds_everything(corpus_dir, tmp_path):
     e = HashEmbedder()
-    report = build(corpus, tmp_path / "index", e)
+    report = build(corpus_dir, tmp_path / "index", e)
     assert counts(report) == (2, 0, 0, 0)
     assert report.wrote_index and report.documents == 2
     assert report.embedded == e.texts_encoded > 0
@@ -42,12 +35,12 @@ def test_first_build_embeds_everything(corpus, tmp_path):
     assert report.problems == []
 
 
-def test_no_change_build_neither_writes_nor_embeds(corpus, tmp_path):
+def test_no_change_build_neither_writes_nor_embeds(corpus_dir, tmp_path):
     index = tmp_path / "index"
-    first = build(corpus, index, HashEmbedder())
+    first = build(corpus_dir, index, HashEmbedder())
     manifest_bytes = (index / "manifest.json").read_bytes()
     e = HashEmbedder()
-    report = build(corpus, index, e)
+    report = build(corpus_dir, index, e)
     assert counts(report) == (0, 0, 0, 2)
     assert not report.wrote_index and report.embedded == 0 and e.calls == 0
     assert report.index_version == first.index_version
@@ -55,12 +48,12 @@ def test_no_change_build_neither_writes_nor_embeds(corpus, tmp_path):
     assert (index / "manifest.json").read_bytes() == manifest_bytes
 
 
-def test_only_the_changed_document_is_embedded(corpus, tmp_path):
+def test_only_the_changed_document_is_embedded(corpus_dir, tmp_path):
     index = tmp_path / "index"
-    first = build(corpus, index, HashEmbedder())
-    (corpus / "bees/honey-bees.md").write_text(BEES + "\nDrones do not sting, and they die after mating.\n")
+    first = build(corpus_dir, index, HashEmbedder())
+    (corpus_dir / "bees/honey-bees.md").write_text(BEES + "\nDrones do not sting, and they die after mating.\n")
     e = HashEmbedder()
-    report = build(corpus, index, e)
+    report = build(corpus_dir, index, e)
     assert counts(report) == (0, 1, 0, 1)
     assert report.wrote_index and report.index_version != first.index_version
     # Only texts of the changed document that were not already embedded reach the model.
@@ -68,13 +61,13 @@ def test_only_the_changed_document_is_embedded(corpus, tmp_path):
     assert e.calls == 1
 
 
-def test_added_and_removed_documents(corpus, tmp_path):
+def test_added_and_removed_documents(corpus_dir, tmp_path):
     index = tmp_path / "index"
-    build(corpus, index, HashEmbedder())
-    (corpus / "lighthouse.txt").unlink()
-    (corpus / "tides.txt").write_text(NEW_DOC)
+    build(corpus_dir, index, HashEmbedder())
+    (corpus_dir / "lighthouse.txt").unlink()
+    (corpus_dir / "tides.txt").write_text(NEW_DOC)
     e = HashEmbedder()
-    report = build(corpus, index, e)
+    report = build(corpus_dir, index, e)
     assert counts(report) == (1, 0, 1, 1)
     assert e.texts_encoded == embedded_texts(index, "tides.txt")
     data = read_index(index)
@@ -82,11 +75,11 @@ def test_added_and_removed_documents(corpus, tmp_path):
     assert all("Fresnel" not in d["text"] for d in data.documents)
 
 
-def test_rebuild_processes_everything_and_reuses_nothing(corpus, tmp_path):
+def test_rebuild_processes_everything_and_reuses_nothing(corpus_dir, tmp_path):
     index = tmp_path / "index"
-    build(corpus, index, HashEmbedder())
+    build(corpus_dir, index, HashEmbedder())
     e = HashEmbedder()
-    report = build(corpus, index, e, rebuild=True)
+    report = build(corpus_dir, index, e, rebuild=True)
     assert report.wrote_index
     assert (
         report.embedded
@@ -95,12 +88,12 @@ def test_rebuild_processes_everything_and_reuses_nothing(corpus, tmp_path):
     )
 
 
-def test_incremental_index_equals_a_fresh_one(corpus, tmp_path):
+def test_incremental_index_equals_a_fresh_one(corpus_dir, tmp_path):
     index = tmp_path / "index"
-    build(corpus, index, HashEmbedder())
-    (corpus / "tides.txt").write_text(NEW_DOC)
-    incremental = build(corpus, index, HashEmbedder())
-    fresh = build(corpus, tmp_path / "fresh", HashEmbedder())
+    build(corpus_dir, index, HashEmbedder())
+    (corpus_dir / "tides.txt").write_text(NEW_DOC)
+    incremental = build(corpus_dir, index, HashEmbedder())
+    fresh = build(corpus_dir, tmp_path / "fresh", HashEmbedder())
     assert incremental.index_version == fresh.index_version
     a, b = read_index(index), read_index(tmp_path / "fresh")
     assert a.documents == b.documents
@@ -108,34 +101,34 @@ def test_incremental_index_equals_a_fresh_one(corpus, tmp_path):
     assert (a.passage_vectors == b.passage_vectors).all() and (a.sentence_vectors == b.sentence_vectors).all()
 
 
-def test_changed_chunking_rechunks_all_without_re_embedding_known_texts(corpus, tmp_path):
+def test_changed_chunking_rechunks_all_without_re_embedding_known_texts(corpus_dir, tmp_path):
     index = tmp_path / "index"
-    build(corpus, index, HashEmbedder())
+    build(corpus_dir, index, HashEmbedder())
     e = HashEmbedder()
-    report = make_service(corpus, index, e, max_chars=60).build()
+    report = make_service(corpus_dir, index, e, max_chars=60).build()
     assert report.wrote_index
     assert read_manifest(index)["chunking"]["max_chars"] == 60
     sentences = read_manifest(index)["counts"]["sentences"]
     assert e.texts_encoded == report.embedded < report.passages + sentences  # sentences come from the cache
 
 
-def test_other_model_re_embeds_everything(corpus, tmp_path):
+def test_other_model_re_embeds_everything(corpus_dir, tmp_path):
     index = tmp_path / "index"
-    build(corpus, index, HashEmbedder())
+    build(corpus_dir, index, HashEmbedder())
     e = HashEmbedder(dimension=64)
-    report = build(corpus, index, e)
+    report = build(corpus_dir, index, e)
     assert report.embedded == e.texts_encoded == report.passages + report.sentences
     assert read_manifest(index)["model"]["dimension"] == 64
 
 
-def test_bad_files_are_reported_and_skipped(corpus, tmp_path):
-    (corpus / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
-    (corpus / "empty.md").write_bytes(b"")
-    (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 nothing")
-    (corpus / "binary.txt").write_bytes(b"\x00\x01\x02")
+def test_bad_files_are_reported_and_skipped(corpus_dir, tmp_path):
+    (corpus_dir / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (corpus_dir / "empty.md").write_bytes(b"")
+    (corpus_dir / "broken.pdf").write_bytes(b"%PDF-1.4 nothing")
+    (corpus_dir / "binary.txt").write_bytes(b"\x00\x01\x02")
     outside = write_files(tmp_path / "outside", {"secret.txt": "Secret words live here."})
-    (corpus / "escape.txt").symlink_to(outside / "secret.txt")
-    report = build(corpus, tmp_path / "index", HashEmbedder())
+    (corpus_dir / "escape.txt").symlink_to(outside / "secret.txt")
+    report = build(corpus_dir, tmp_path / "index", HashEmbedder())
     assert sorted(p.path for p in report.problems) == [
         "binary.txt",
         "broken.pdf",
@@ -147,10 +140,10 @@ def test_bad_files_are_reported_and_skipped(corpus, tmp_path):
     assert set(read_manifest(tmp_path / "index")["documents"]) == {"lighthouse.txt", "bees/honey-bees.md"}
 
 
-def test_a_bad_file_is_reported_again_on_a_no_change_build(corpus, tmp_path):
-    (corpus / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
-    build(corpus, tmp_path / "index", HashEmbedder())
-    report = build(corpus, tmp_path / "index", HashEmbedder())
+def test_a_bad_file_is_reported_again_on_a_no_change_build(corpus_dir, tmp_path):
+    (corpus_dir / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    build(corpus_dir, tmp_path / "index", HashEmbedder())
+    report = build(corpus_dir, tmp_path / "index", HashEmbedder())
     assert [p.path for p in report.problems] == ["latin1.txt"]
 
 
@@ -163,9 +156,9 @@ def test_empty_corpus_is_a_clear_corpus_error(tmp_path):
 
 
 def test_corpus_of_only_bad_files_is_a_clear_corpus_error(tmp_path):
-    corpus = write_files(tmp_path / "c", {"empty.txt": b"", "bad.txt": b"\xff\xfe\x00"})
+    corpus_dir = write_files(tmp_path / "c", {"empty.txt": b"", "bad.txt": b"\xff\xfe\x00"})
     with pytest.raises(CorpusError, match=r"no readable documents .*2 file\(s\) skipped"):
-        build(corpus, tmp_path / "index", HashEmbedder())
+        build(corpus_dir, tmp_path / "index", HashEmbedder())
 
 
 def test_missing_corpus_folder_is_a_corpus_error(tmp_path):
@@ -173,14 +166,14 @@ def test_missing_corpus_folder_is_a_corpus_error(tmp_path):
         build(tmp_path / "missing", tmp_path / "index", HashEmbedder())
 
 
-def test_concurrent_build_fails_with_build_locked(corpus, tmp_path):
+def test_concurrent_build_fails_with_build_locked(corpus_dir, tmp_path):
     index = tmp_path / "index"
     with build_lock(index), pytest.raises(BuildLocked):
-        make_service(corpus, index, lock_timeout=0).build()
-    assert build(corpus, index, HashEmbedder()).wrote_index
+        make_service(corpus_dir, index, lock_timeout=0).build()
+    assert build(corpus_dir, index, HashEmbedder()).wrote_index
 
 
-def test_concurrent_build_waits_for_the_running_one(corpus, tmp_path):
+def test_concurrent_build_waits_for_the_running_one(corpus_dir, tmp_path):
     index = tmp_path / "index"
     first_embedding, release = threading.Event(), threading.Event()
 
@@ -191,7 +184,7 @@ def test_concurrent_build_waits_for_the_running_one(corpus, tmp_path):
             return super().encode(texts, batch_size, progress)
 
     results: dict[str, object] = {}
-    thread = threading.Thread(target=lambda: results.update(first=build(corpus, index, SlowEmbedder())))
+    thread = threading.Thread(target=lambda: results.update(first=build(corpus_dir, index, SlowEmbedder())))
     thread.start()
     assert first_embedding.wait(30)
     waited: list[bool] = []
@@ -200,7 +193,7 @@ def test_concurrent_build_waits_for_the_running_one(corpus, tmp_path):
         waited.append(True)
         release.set()
 
-    second = make_service(corpus, index, HashEmbedder()).build(on_wait=on_wait)
+    second = make_service(corpus_dir, index, HashEmbedder()).build(on_wait=on_wait)
     thread.join(30)
     assert waited == [True]
     assert results["first"].wrote_index
