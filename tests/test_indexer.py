@@ -128,10 +128,12 @@ def test_bad_files_are_reported_and_skipped(corpus_dir, tmp_path):
     (corpus_dir / "binary.txt").write_bytes(b"\x00\x01\x02")
     outside = write_files(tmp_path / "outside", {"secret.txt": "Secret words live here."})
     (corpus_dir / "escape.txt").symlink_to(outside / "secret.txt")
+    (corpus_dir / "dangling.txt").symlink_to(corpus_dir / "deleted.txt")
     report = build(corpus_dir, tmp_path / "index", HashEmbedder())
     assert sorted(p.path for p in report.problems) == [
         "binary.txt",
         "broken.pdf",
+        "dangling.txt",
         "empty.md",
         "escape.txt",
         "latin1.txt",
