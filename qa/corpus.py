@@ -97,6 +97,9 @@ def read_document(path: Path, doc_id: str, data: bytes | None = None) -> Documen
         if fmt == "html":
             text, headings = extract_html(text)
     blocks = segment(text, fmt, headings)
+    if not any(block.kind == "body" for block in blocks):
+        # A document without body text has no passages; alone in a corpus it would make an unusable index.
+        raise CorpusError("empty file" if not text.strip() else "no text to index (only headings or page chrome)")
     return Document(doc_id, title_of(text, blocks, doc_id), text, fmt, digest, blocks)
 
 
@@ -175,7 +178,7 @@ def looks_like_heading(line: str) -> bool:
 _CHROME = re.compile(
     r"^(?:was this (?:article|page|answer|information) (?:helpful|useful)|"
     r"(?:did|do) you find this (?:article|page) helpful|thanks? (?:you )?for (?:the|your) feedback|"
-    r"in other languages|other languages|how can we help|share (?:this|on)\b|print(?: this)?(?: page| article)?$|"
+    r"(?:in )?other languages$|how can we help|share (?:this|on)\b|print(?: this)?(?: page| article)?$|"
     r"skip to (?:main )?content|(?:sign|log) ?(?:in|up|out)\b|subscribe\b|advertisement$|"
     r"related (?:articles|posts|topics|content)$|read more$|see also$|back to top$|table of contents$|"
     r"accept(?: all)? cookies|we use cookies|cookie (?:policy|settings)|privacy policy$|terms of (?:use|service)$|"
