@@ -60,11 +60,19 @@ def test_symlink_outside_corpus_is_reported_and_not_followed(tmp_path):
 
 
 def test_symlink_inside_corpus_is_followed(tmp_path):
+    root = write_files(tmp_path / "c", {".drafts/real.txt": "Real text here."})
+    (root / "alias.txt").symlink_to(root / ".drafts" / "real.txt")
+    files, problems = list_files(root)
+    assert [p.name for p in files] == ["alias.txt"]
+    assert problems == []
+
+
+def test_symlink_to_a_listed_file_is_indexed_once(tmp_path):
     root = write_files(tmp_path / "c", {"real.txt": "Real text here."})
     (root / "alias.txt").symlink_to(root / "real.txt")
     files, problems = list_files(root)
-    assert sorted(p.name for p in files) == ["alias.txt", "real.txt"]
-    assert problems == []
+    assert [p.name for p in files] == ["real.txt"]
+    assert [(p.path, "real.txt" in p.message) for p in problems] == [("alias.txt", True)]
 
 
 # --- bad files ---------------------------------------------------------------------------------------------------
@@ -186,7 +194,20 @@ def test_duplicate_detection_ignores_case_and_punctuation():
     assert [k for k, _ in kinds(text)] == ["body", "duplicate"]
 
 
-@pytest.mark.parametrize("line", [*CHROME_LINES, "Skip to main content", "© 2024 Example Corp", "* * *", "Share this"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        *CHROME_LINES,
+        "Skip to main content",
+        "© 2024 Example Corp",
+        "* * *",
+        "Share this",
+        "Follow us on Twitter",
+        "Copyright 2023 Lighthouse Trust. All rights reserved.",
+        "Sign in",
+        "Search",
+    ],
+)
 def test_chrome_lines(line):
     assert is_chrome(line)
 
@@ -198,6 +219,10 @@ def test_chrome_lines(line):
         "Very very old towers still stand on the coast today.",
         "Help is available from the harbour master.",
         "Other languages spoken on the island include Gaelic and Norse, according to the old census.",
+        "Subscribe to the keeper's log to follow the repairs.",
+        "Copyright law protects the keeper's diaries.",
+        "Sign language was used between the two towers.",
+        "Share the load when carrying oil up the stairs.",
     ],
 )
 def test_content_lines_are_not_chrome(line):
