@@ -55,19 +55,26 @@ def list_files(corpus_dir: Path) -> tuple[list[Path], list[Problem]]:
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {corpus_dir}")
     root = corpus_dir.resolve()
-    files, problems = [], []
+    found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(corpus_dir, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if name.startswith(".") or path.suffix.lower() not in FORMATS:
-                continue
-            rel = path.relative_to(corpus_dir).as_posix()
-            if path.is_symlink() and not path.resolve().is_relative_to(root):
-                problems.append(Problem(rel, "symlink pointing outside the corpus folder; not followed"))
-                continue
+        found.extend(
+            Path(dirpath) / n for n in sorted(filenames) if not n.startswith(".") and Path(n).suffix.lower() in FORMATS
+        )
+    problems: list[Problem] = []
+    seen = {p.resolve(): p for p in found if not p.is_symlink()}
+    files = list(seen.values())
+    for path in (p for p in found if p.is_symlink()):
+        rel, target = path.relative_to(corpus_dir).as_posix(), path.resolve()
+        if not target.is_relative_to(root):
+            problems.append(Problem(rel, "symlink pointing outside the corpus folder; not followed"))
+        elif target in seen:
+            # A link to a file already in the corpus would index the same text twice.
+            problems.append(Problem(rel, f"link to {seen[target].relative_to(corpus_dir).as_posix()}; indexed once"))
+        else:
+            seen[target] = path
             files.append(path)
-    return files, problems
+    return sorted(files, key=lambda p: p.relative_to(corpus_dir).as_posix()), problems
 
 
 def read_document(path: Path, doc_id: str, data: bytes | None = None) -> Document:
@@ -97,6 +104,9 @@ def read_document(path: Path, doc_id: str, data: bytes | None = None) -> Documen
         if fmt == "html":
             text, headings = extract_html(text)
     blocks = segment(text, fmt, headings)
+    if not any(block.kind == "body" for block in blocks):
+        # A document without body text has no passages; alone in a corpus it would make an unusable index.
+        raise CorpusError("empty file" if not text.strip() else "no text to index (only headings or page chrome)")
     return Document(doc_id, title_of(text, blocks, doc_id), text, fmt, digest, blocks)
 
 
@@ -172,14 +182,19 @@ def looks_like_heading(line: str) -> bool:
     return first.isupper() or first.isdigit()
 
 
-_CHROME = re.compile(
+# Labels of site widgets: chrome when they are (nearly) the whole line.
+_CHROME_LABEL = re.compile(
+    r"^(?:(?:in )?other languages|how can we help|share(?: this(?: article| page)?| on \w+)?|print(?: this)?"
+    r"(?: page| article)?|skip to (?:main )?content|(?:sign|log) ?(?:in|up|out)|subscribe(?: now)?|advertisement|"
+    r"related (?:articles|posts|topics|content)|read more|see also|back to top|table of contents|privacy policy|"
+    r"terms of (?:use|service)|follow us(?: on \w+)?|menu|search|home|next|previous)\W*$",
+    re.IGNORECASE,
+)
+# Sentences only widgets say, with or without more widget text after them.
+_CHROME_PHRASE = re.compile(
     r"^(?:was this (?:article|page|answer|information) (?:helpful|useful)|"
     r"(?:did|do) you find this (?:article|page) helpful|thanks? (?:you )?for (?:the|your) feedback|"
-    r"in other languages|other languages|how can we help|share (?:this|on)\b|print(?: this)?(?: page| article)?$|"
-    r"skip to (?:main )?content|(?:sign|log) ?(?:in|up|out)\b|subscribe\b|advertisement$|"
-    r"related (?:articles|posts|topics|content)$|read more$|see also$|back to top$|table of contents$|"
-    r"accept(?: all)? cookies|we use cookies|cookie (?:policy|settings)|privacy policy$|terms of (?:use|service)$|"
-    r"all rights reserved|copyright\b|©|follow us\b|menu$|search$|home$|next$|previous$)",
+    r"accept(?: all)? cookies|we use cookies|(?:©|copyright ©?\s*\d{4}).{0,80}$|.{0,80}all rights reserved\W*$)",
     re.IGNORECASE,
 )
 
@@ -189,7 +204,8 @@ def is_chrome(line: str) -> bool:
     words = [w.casefold() for w in _WORD.findall(line)]
     if not words:
         return True  # punctuation or symbols only
-    if len(words) <= 15 and _CHROME.match(line.strip()):
+    stripped = line.strip()
+    if len(words) <= 15 and (_CHROME_LABEL.match(stripped) or _CHROME_PHRASE.match(stripped)):
         return True
     if len(words) <= 20:
         # Scraped buttons repeat their label ("How can we help? How can we help?").

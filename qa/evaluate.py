@@ -58,7 +58,7 @@ def read_items(path: Path) -> list[EvalItem]:
                     list(row.get("history") or []),
                 )
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise QAError(f"{path}:{n}: not a question object ({exc})") from exc
     return items
 

@@ -18,6 +18,8 @@ ABBREVIATIONS = frozenset(
 # Abbreviations that never end a sentence, even before a capital ("Barker et al. Showed that").
 _NEVER_FINAL = re.compile(r"(?:\bet al|\be\.g|\bi\.e|\bcf|\bvs|\bDrs?|\bMrs?|\bMs|\bProf|\bFigs?|\bapprox)\.$", re.I)
 _LEADING_JUNK = re.compile(r"[\s.;:,!?·•]+")
+# A list number alone ("1." at the start of a numbered line) belongs to the sentence after it.
+_LIST_NUMBER = re.compile(r"\(?\d{1,3}[.)]")
 MAX_SENTENCE_CHARS = 1000
 TRAIN_CHARS = 5_000_000
 
@@ -79,7 +81,10 @@ class SentenceSplitter:
                 s = junk.end()
             if s >= e:
                 continue
-            if spans and _NEVER_FINAL.search(chunk, spans[-1][0], spans[-1][1]):
+            if spans and (
+                _NEVER_FINAL.search(chunk, spans[-1][0], spans[-1][1])
+                or _LIST_NUMBER.fullmatch(chunk, spans[-1][0], spans[-1][1])
+            ):
                 spans[-1][1] = e
             else:
                 spans.append([s, e])
@@ -96,7 +101,10 @@ def _bounded(text: str, start: int, end: int) -> list[tuple[int, int]]:
         cut = text.rfind(" ", start + MAX_SENTENCE_CHARS // 2, start + MAX_SENTENCE_CHARS)
         if cut == -1:
             cut = start + MAX_SENTENCE_CHARS
-        pieces.append((start, cut))
+        piece_end = cut
+        while piece_end > start and text[piece_end - 1].isspace():
+            piece_end -= 1  # a cut inside a run of spaces must not leave them on the piece
+        pieces.append((start, piece_end))
         start = cut
         while start < end and text[start].isspace():
             start += 1

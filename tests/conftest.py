@@ -1,12 +1,15 @@
 """Shared pytest configuration."""
 
-# --- web fixtures (web branch): a Flask app over a small corpus with the fake HashEmbedder, flaskr style ---
 import pytest
 
 from qa.app import create_app
 from tests.web_helpers import ADMIN_TOKEN, web_service
 
+# --- core fixtures (tests branch): small corpora, a QAService with the fake HashEmbedder; see tests/helpers.py ---
+pytest_plugins = ["tests.helpers"]
 
+
+# --- web fixtures (web branch): a Flask app over a small corpus with the fake HashEmbedder, flaskr style ---
 @pytest.fixture
 def app(tmp_path):
     """The app over a freshly built index of the small web corpus; its QAService is app.extensions["qa"]."""

@@ -1,0 +1,85 @@
+"""Extractive answers: verbatim quotes with exact offsets, quoting context, declining."""
+
+from itertools import pairwise
+
+import pytest
+
+from qa.answerer import DECLINE_BELOW, NOT_FOUND, _near_duplicate
+from tests.helpers import assert_citations_exact, make_service, write_files
+
+
+def test_answer_quotes_the_matching_sentence_with_exact_offsets(service, corpus_dir):
+    answer = service.ask("Who invented the Fresnel lens?")
+    assert not answer.abstained
+    assert answer.confidence >= DECLINE_BELOW
+    assert "The Fresnel lens was invented by Augustin Fresnel in 1822." in answer.citations[0].quote
+    c = answer.citations[0]
+    assert (c.doc_id, c.title, c.section) == ("lighthouse.txt", "The Keeper's Handbook", "Lamps and lenses")
+    assert [c.id for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    assert answer.answer.startswith(f"\u201c{c.quote}\u201d [1]")
+    assert answer.index_version == service.info()["index_version"]
+    assert_citations_exact(answer, corpus_dir)
+
+
+def test_unrelated_question_is_declined(service):
+    answer = service.ask("What is the capital city of Peru?")
+    assert answer.abstained
+    assert answer.answer == NOT_FOUND and answer.citations == []
+    assert answer.confidence < DECLINE_BELOW
+
+
+def test_sentence_leaning_back_is_quoted_with_the_one_before(service, corpus_dir):
+    answer = service.ask("How far is the beam of the lamp visible?")
+    quote = answer.citations[0].quote
+    assert quote.startswith("The Fresnel lens was invented")
+    assert "It concentrates the light of a small lamp into a beam visible for twenty miles." in quote
+    assert len(quote) <= 600
+    assert_citations_exact(answer, corpus_dir)
+
+
+def test_leaning_back_stops_at_a_line_break(tmp_path):
+    corpus = write_files(
+        tmp_path / "c",
+        {"owls.txt": "Barn owls nest in old barns and church towers.\nIt hunts voles at night over open fields.\n"},
+    )
+    svc = make_service(corpus, tmp_path / "index")
+    svc.build()
+    answer = svc.ask("What does the barn owl hunt at night over fields?")
+    assert "It hunts voles at night over open fields." in [c.quote for c in answer.citations]
+    assert all("\n" not in c.quote for c in answer.citations)
+    assert_citations_exact(answer, corpus)
+
+
+def test_quotes_do_not_repeat_or_overlap(service, corpus_dir):
+    answer = service.ask("When does the keeper record the weather in the logbook?", k=5)
+    assert not answer.abstained
+    assert sum("logbook" in c.quote for c in answer.citations) == 1  # the repeated paragraph is indexed once
+    spans = sorted((c.doc_id, c.start, c.end) for c in answer.citations)
+    for (d1, _, e1), (d2, s2, _) in pairwise(spans):
+        assert d1 != d2 or e1 <= s2
+    assert_citations_exact(answer, corpus_dir)
+
+
+@pytest.mark.parametrize("question", ["Was this article helpful?", "How can we help?", "in other languages"])
+def test_page_chrome_is_never_quoted(service, question):
+    answer = service.ask(question, k=10)
+    for c in answer.citations:
+        assert "helpful" not in c.quote and "How can we help" not in c.quote and "LANGUAGES" not in c.quote
+
+
+def test_k_bounds_the_number_of_citations(service):
+    assert len(service.ask("lamp lens keeper wick", k=1).citations) <= 1
+    assert len(service.ask("lamp lens keeper wick", k=10).citations) <= 10
+
+
+def test_to_dict_is_the_stable_json_form(service):
+    d = service.ask("Who invented the Fresnel lens?").to_dict()
+    assert list(d) == ["question", "search_query", "abstained", "answer", "index_version", "confidence", "citations"]
+    assert list(d["citations"][0]) == ["id", "doc_id", "title", "section", "quote", "start", "end", "score"]
+
+
+def test_near_duplicate_quotes():
+    a = "The keeper records the weather in the logbook every four hours."
+    assert _near_duplicate(a, a.upper())
+    assert not _near_duplicate(a, "Bees dance to show where nectar is.")
+    assert _near_duplicate("...", " ... ") and not _near_duplicate("...", "!!!")

@@ -1,0 +1,208 @@
+"""Incremental builds: only changed documents are embedded, problems are reported, empty corpora refused."""
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from qa.embedder import HashEmbedder
+from qa.errors import BuildLocked, CorpusError
+from qa.indexer import passage_embedding_text
+from qa.store import build_lock, read_index, read_manifest
+from tests.helpers import BEES, NEW_DOC, make_service, write_files
+
+
+def build(corpus: Path, index: Path, embedder: HashEmbedder, **kwargs):
+    return make_service(corpus, index, embedder).build(**kwargs)
+
+
+def counts(report) -> tuple[int, int, int, int]:
+    return report.added, report.changed, report.removed, report.unchanged
+
+
+def embedded_texts(index: Path, doc_id: str) -> int:
+    entry = read_manifest(index)["documents"][doc_id]
+    return entry["passages"] + entry["sentences"]
+
+
+def test_first_build_embeds_everything(corpus_dir, tmp_path):
+    e = HashEmbedder()
+    report = build(corpus_dir, tmp_path / "index", e)
+    assert counts(report) == (2, 0, 0, 0)
+    assert report.wrote_index and report.documents == 2
+    assert report.embedded == e.texts_encoded > 0
+    assert report.passages > 0 and report.sentences > report.passages // 2
+    assert report.problems == []
+
+
+def test_no_change_build_neither_writes_nor_embeds(corpus_dir, tmp_path):
+    index = tmp_path / "index"
+    first = build(corpus_dir, index, HashEmbedder())
+    manifest_bytes = (index / "manifest.json").read_bytes()
+    e = HashEmbedder()
+    report = build(corpus_dir, index, e)
+    assert counts(report) == (0, 0, 0, 2)
+    assert not report.wrote_index and report.embedded == 0 and e.calls == 0
+    assert report.index_version == first.index_version
+    assert (report.documents, report.passages, report.sentences) == (first.documents, first.passages, first.sentences)
+    assert (index / "manifest.json").read_bytes() == manifest_bytes
+
+
+def test_only_the_changed_document_is_embedded(corpus_dir, tmp_path):
+    index = tmp_path / "index"
+    first = build(corpus_dir, index, HashEmbedder())
+    (corpus_dir / "bees/honey-bees.md").write_text(BEES + "\nDrones do not sting, and they die after mating.\n")
+    e = HashEmbedder()
+    report = build(corpus_dir, index, e)
+    assert counts(report) == (0, 1, 0, 1)
+    assert report.wrote_index and report.index_version != first.index_version
+    # Only texts of the changed document that were not already embedded reach the model.
+    assert 0 < e.texts_encoded == report.embedded < embedded_texts(index, "bees/honey-bees.md")
+    assert e.calls == 1
+
+
+def test_added_and_removed_documents(corpus_dir, tmp_path):
+    index = tmp_path / "index"
+    build(corpus_dir, index, HashEmbedder())
+    (corpus_dir / "lighthouse.txt").unlink()
+    (corpus_dir / "tides.txt").write_text(NEW_DOC)
+    e = HashEmbedder()
+    report = build(corpus_dir, index, e)
+    assert counts(report) == (1, 0, 1, 1)
+    assert e.texts_encoded == embedded_texts(index, "tides.txt")
+    data = read_index(index)
+    assert [d["doc_id"] for d in data.documents] == ["bees/honey-bees.md", "tides.txt"]
+    assert all("Fresnel" not in d["text"] for d in data.documents)
+
+
+def test_rebuild_processes_everything_and_reuses_nothing(corpus_dir, tmp_path):
+    index = tmp_path / "index"
+    build(corpus_dir, index, HashEmbedder())
+    e = HashEmbedder()
+    report = build(corpus_dir, index, e, rebuild=True)
+    assert report.wrote_index
+    assert (
+        report.embedded
+        == e.texts_encoded
+        == embedded_texts(index, "lighthouse.txt") + embedded_texts(index, "bees/honey-bees.md")
+    )
+
+
+def test_incremental_index_equals_a_fresh_one(corpus_dir, tmp_path):
+    index = tmp_path / "index"
+    build(corpus_dir, index, HashEmbedder())
+    (corpus_dir / "tides.txt").write_text(NEW_DOC)
+    incremental = build(corpus_dir, index, HashEmbedder())
+    fresh = build(corpus_dir, tmp_path / "fresh", HashEmbedder())
+    assert incremental.index_version == fresh.index_version
+    a, b = read_index(index), read_index(tmp_path / "fresh")
+    assert a.documents == b.documents
+    assert all((a.arrays[k] == b.arrays[k]).all() for k in a.arrays)
+    assert (a.passage_vectors == b.passage_vectors).all() and (a.sentence_vectors == b.sentence_vectors).all()
+
+
+def test_changed_chunking_rechunks_all_without_re_embedding_known_texts(corpus_dir, tmp_path):
+    index = tmp_path / "index"
+    build(corpus_dir, index, HashEmbedder())
+    e = HashEmbedder()
+    report = make_service(corpus_dir, index, e, max_chars=60).build()
+    assert report.wrote_index
+    assert read_manifest(index)["chunking"]["max_chars"] == 60
+    sentences = read_manifest(index)["counts"]["sentences"]
+    assert e.texts_encoded == report.embedded < report.passages + sentences  # sentences come from the cache
+
+
+def test_other_model_re_embeds_everything(corpus_dir, tmp_path):
+    index = tmp_path / "index"
+    build(corpus_dir, index, HashEmbedder())
+    e = HashEmbedder(dimension=64)
+    report = build(corpus_dir, index, e)
+    assert report.embedded == e.texts_encoded == report.passages + report.sentences
+    assert read_manifest(index)["model"]["dimension"] == 64
+
+
+def test_bad_files_are_reported_and_skipped(corpus_dir, tmp_path):
+    (corpus_dir / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (corpus_dir / "empty.md").write_bytes(b"")
+    (corpus_dir / "broken.pdf").write_bytes(b"%PDF-1.4 nothing")
+    (corpus_dir / "binary.txt").write_bytes(b"\x00\x01\x02")
+    outside = write_files(tmp_path / "outside", {"secret.txt": "Secret words live here."})
+    (corpus_dir / "escape.txt").symlink_to(outside / "secret.txt")
+    (corpus_dir / "dangling.txt").symlink_to(corpus_dir / "deleted.txt")
+    report = build(corpus_dir, tmp_path / "index", HashEmbedder())
+    assert sorted(p.path for p in report.problems) == [
+        "binary.txt",
+        "broken.pdf",
+        "dangling.txt",
+        "empty.md",
+        "escape.txt",
+        "latin1.txt",
+    ]
+    assert report.documents == 2
+    assert set(read_manifest(tmp_path / "index")["documents"]) == {"lighthouse.txt", "bees/honey-bees.md"}
+
+
+def test_a_bad_file_is_reported_again_on_a_no_change_build(corpus_dir, tmp_path):
+    (corpus_dir / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    build(corpus_dir, tmp_path / "index", HashEmbedder())
+    report = build(corpus_dir, tmp_path / "index", HashEmbedder())
+    assert [p.path for p in report.problems] == ["latin1.txt"]
+
+
+def test_empty_corpus_is_a_clear_corpus_error(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CorpusError, match=r"no documents in .*empty: add \.txt, \.md, \.html or \.pdf files"):
+        build(empty, tmp_path / "index", HashEmbedder())
+    assert not (tmp_path / "index").exists()
+
+
+def test_corpus_of_only_bad_files_is_a_clear_corpus_error(tmp_path):
+    corpus_dir = write_files(tmp_path / "c", {"empty.txt": b"", "bad.txt": b"\xff\xfe\x00"})
+    with pytest.raises(CorpusError, match=r"no readable documents .*2 file\(s\) skipped"):
+        build(corpus_dir, tmp_path / "index", HashEmbedder())
+
+
+def test_missing_corpus_folder_is_a_corpus_error(tmp_path):
+    with pytest.raises(CorpusError, match="corpus folder not found"):
+        build(tmp_path / "missing", tmp_path / "index", HashEmbedder())
+
+
+def test_concurrent_build_fails_with_build_locked(corpus_dir, tmp_path):
+    index = tmp_path / "index"
+    with build_lock(index), pytest.raises(BuildLocked):
+        make_service(corpus_dir, index, lock_timeout=0).build()
+    assert build(corpus_dir, index, HashEmbedder()).wrote_index
+
+
+def test_concurrent_build_waits_for_the_running_one(corpus_dir, tmp_path):
+    index = tmp_path / "index"
+    first_embedding, release = threading.Event(), threading.Event()
+
+    class SlowEmbedder(HashEmbedder):
+        def encode(self, texts, batch_size=64, progress=False):
+            first_embedding.set()
+            release.wait(30)
+            return super().encode(texts, batch_size, progress)
+
+    results: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: results.update(first=build(corpus_dir, index, SlowEmbedder())))
+    thread.start()
+    assert first_embedding.wait(30)
+    waited: list[bool] = []
+
+    def on_wait() -> None:
+        waited.append(True)
+        release.set()
+
+    second = make_service(corpus_dir, index, HashEmbedder()).build(on_wait=on_wait)
+    thread.join(30)
+    assert waited == [True]
+    assert results["first"].wrote_index
+    assert counts(second) == (0, 0, 0, 2) and not second.wrote_index  # it saw the first build's index
+
+
+def test_passage_embedding_text_prefixes_the_section_unless_it_is_the_title():
+    assert passage_embedding_text("Doc", "Causes", "Text.") == "Causes: Text."
+    assert passage_embedding_text("Doc", "Doc", "Text.") == "Text."
+    assert passage_embedding_text("Doc", None, "Text.") == "Text."

@@ -1,0 +1,76 @@
+"""Hybrid retrieval over a built index: modes, fusion, passage accessors, damaged parts."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.errors import IndexUnusable
+from qa.indexer import DENSE_FILE
+from qa.retriever import DENSE_WEIGHT, Retriever
+from qa.terms import terms
+
+
+@pytest.fixture
+def retriever(service) -> Retriever:
+    return Retriever.open(service.settings.index_dir)
+
+
+def query(service, text: str) -> tuple[np.ndarray, list[str]]:
+    return service.embedder.encode([text])[0], terms(text)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_each_mode_finds_the_matching_passage_first(service, retriever, mode):
+    vector, q_terms = query(service, "waggle dance nectar pollen")
+    hits = retriever.search(vector, q_terms, k=3, mode=mode)
+    assert hits and "waggle dance" in retriever.text(hits[0].passage)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert len({h.passage for h in hits}) == len(hits)
+
+
+def test_hybrid_scores_are_a_convex_fusion(service, retriever):
+    vector, q_terms = query(service, "Fresnel lens lamp")
+    hits = retriever.search(vector, q_terms, k=len(retriever))
+    assert len(hits) == len(retriever)  # a small index: every passage is a dense candidate
+    d = np.array([h.dense for h in hits])
+    b = np.array([h.bm25 for h in hits])
+    minmax = lambda x: (x - x.min()) / (x.max() - x.min())
+    expected = DENSE_WEIGHT * minmax(d) + (1 - DENSE_WEIGHT) * minmax(b)
+    assert np.allclose([h.score for h in hits], expected, atol=1e-6)
+    for h in hits:  # every candidate carries its exact dense score
+        assert h.dense == pytest.approx(float(retriever.data.passage_vectors[h.passage] @ vector), abs=1e-5)
+
+
+def test_bm25_mode_returns_only_passages_sharing_a_term(service, retriever):
+    hits = retriever.search(None, terms("queen eggs"), k=10, mode="bm25")
+    assert hits and all(h.bm25 > 0 and h.score == h.bm25 for h in hits)
+    assert all("queen" in retriever.text(h.passage) for h in hits)
+    assert retriever.search(None, terms("volcano"), k=10, mode="bm25") == []
+
+
+def test_k_limits_the_hits(service, retriever):
+    vector, q_terms = query(service, "lamp")
+    assert len(retriever.search(vector, q_terms, k=1)) == 1
+    assert len(retriever.search(vector, q_terms, k=100, mode="dense")) == len(retriever)
+
+
+def test_passage_accessors_agree_with_the_document(retriever):
+    for p in range(len(retriever)):
+        doc = retriever.doc(p)
+        start, end = retriever.span(p)
+        assert retriever.text(p) == doc["text"][start:end]
+        sentences = retriever.sentences(p)
+        assert len(sentences) >= 1
+        assert start == retriever.data.arrays["s_start"][sentences[0]]
+        assert end == retriever.data.arrays["s_end"][sentences[-1]]
+    sections = {retriever.section(p) for p in range(len(retriever))}
+    assert sections == {"Lamps and lenses", "Daily duties", "Colony", "Foraging"}
+
+
+def test_damaged_dense_index_is_index_unusable(service):
+    path = Path(service.settings.index_dir) / DENSE_FILE
+    path.write_bytes(b"\0" * path.stat().st_size)  # same size: only reading it can tell
+    with pytest.raises(IndexUnusable, match="qa build --rebuild") as err:
+        Retriever.open(service.settings.index_dir)
+    assert str(path) in str(err.value)
