@@ -2,9 +2,6 @@
 
 import pytest
 
-from qa.app import create_app
-from tests.web_helpers import ADMIN_TOKEN, web_service
-
 # --- core fixtures (tests branch): small corpora, a QAService with the fake HashEmbedder; see tests/helpers.py ---
 pytest_plugins = ["tests.helpers"]
 
@@ -13,6 +10,9 @@ pytest_plugins = ["tests.helpers"]
 @pytest.fixture
 def app(tmp_path):
     """The app over a freshly built index of the small web corpus; its QAService is app.extensions["qa"]."""
+    from qa.app import create_app
+    from tests.web_helpers import ADMIN_TOKEN, web_service  # here: tests.helpers must load as a plugin first
+
     return create_app({"TESTING": True, "QA_SERVICE": web_service(tmp_path), "ADMIN_TOKEN": ADMIN_TOKEN})
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import DEFAULT_CORPUS, REPO
+
 ADMIN_TOKEN = "live-admin-token"
 READY_TRIES = 1200  # a bound on polling for start-up (each try waits a quarter second)
 
@@ -27,7 +28,7 @@ def _env(corpus: Path, index: Path, **extra: str) -> dict[str, str]:
 @functools.cache
 def _built(root: Path) -> Path:
     """The repository's corpus with an index built by the real model, once per test session."""
-    shutil.copytree(REPO / "corpus", root / "corpus")
+    shutil.copytree(DEFAULT_CORPUS, root / "corpus")
     qa_build(root / "corpus", root / "index")
     return root
 

@@ -12,7 +12,8 @@ from qa.openapi import openapi_document
 from qa.retriever import Retriever
 from qa.service import MAX_QUESTION_CHARS
 from qa.store import build_lock
-from tests.web_helpers import ADMIN_TOKEN, COMETS, check_error, check_schema, web_service, write_corpus
+from tests.helpers import write_files
+from tests.web_helpers import ADMIN_TOKEN, COMETS, check_error, check_schema, web_service
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 HANG_GUARD = 60  # seconds: only so that a broken build fails instead of hanging; no test measures time
@@ -92,7 +93,7 @@ def test_openapi_describes_every_api_route(app, client):
 
 def test_reindex_adds_a_new_document_and_answers_from_it(app, client):
     old = client.get("/api/health").get_json()["index_version"]
-    write_corpus(app.extensions["qa"].settings.corpus_dir, {"comets.txt": COMETS})
+    write_files(app.extensions["qa"].settings.corpus_dir, {"comets.txt": COMETS})
     response = client.post("/api/reindex", headers=AUTH)
     assert response.status_code == 200
     report = response.get_json()
@@ -111,7 +112,7 @@ def test_reindex_reports_a_build_already_running(app, client):
 
 def test_a_build_beside_the_server_is_picked_up(app, client, tmp_path):
     settings = app.extensions["qa"].settings
-    write_corpus(settings.corpus_dir, {"comets.txt": COMETS})
+    write_files(settings.corpus_dir, {"comets.txt": COMETS})
     report = web_service(tmp_path, build=False).build()  # another process's `qa build`, in effect
     health = client.get("/api/health").get_json()
     assert health["index_version"] == report.index_version
@@ -224,7 +225,7 @@ def test_questions_during_a_rebuild_are_answered_from_the_current_index(tmp_path
     embedder = GatedEmbedder()
     app = create_app({"QA_SERVICE": web_service(tmp_path, embedder), "ADMIN_TOKEN": ADMIN_TOKEN})
     old = app.test_client().get("/api/health").get_json()["index_version"]
-    write_corpus(tmp_path / "corpus", {"comets.txt": COMETS})
+    write_files(tmp_path / "corpus", {"comets.txt": COMETS})
     done = {}
     reindex = threading.Thread(
         target=lambda: done.update(response=app.test_client().post("/api/reindex", headers=AUTH)), name="reindex"
@@ -244,7 +245,7 @@ def test_questions_during_a_rebuild_are_answered_from_the_current_index(tmp_path
 def test_questions_while_a_new_index_is_read_are_answered_from_the_current_one(app, client, tmp_path, monkeypatch):
     service = app.extensions["qa"]
     old = service.info()["index_version"]
-    write_corpus(service.settings.corpus_dir, {"comets.txt": COMETS})
+    write_files(service.settings.corpus_dir, {"comets.txt": COMETS})
     new = web_service(tmp_path, build=False).build().index_version
     reading, release = threading.Event(), threading.Event()
     real_open = Retriever.open
@@ -284,7 +285,7 @@ def test_a_reindex_while_questions_are_asked_loses_no_request(app):
         t.start()
     admin = app.test_client()
     for round_ in range(3):
-        write_corpus(corpus, {"comets.txt": COMETS + f"\nRevision {round_} of this note.\n"})
+        write_files(corpus, {"comets.txt": COMETS + f"\nRevision {round_} of this note.\n"})
         response = admin.post("/api/reindex", headers=AUTH)
         assert response.status_code == 200, response.get_json()
         versions.add(response.get_json()["index_version"])

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_server import REPO, real_site, serving
+from tests.helpers import REPO
+from tests.live_server import real_site, serving
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"

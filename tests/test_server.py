@@ -7,8 +7,9 @@ import threading
 import pytest
 import requests
 
+from tests.helpers import write_files
 from tests.live_server import ADMIN_TOKEN, qa_build, real_site, serving
-from tests.web_helpers import COMETS, check_schema, write_corpus
+from tests.web_helpers import COMETS, check_schema
 
 pytestmark = pytest.mark.slow
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -95,7 +96,7 @@ def test_a_reindex_while_questions_are_asked_loses_no_request(site, base):
     askers = [threading.Thread(target=asker) for _ in range(2)]
     for t in askers:
         t.start()
-    write_corpus(corpus, {"comets.txt": COMETS})
+    write_files(corpus, {"comets.txt": COMETS})
     response = requests.post(f"{base}/api/reindex", headers=AUTH, timeout=600)
     stop.set()
     for t in askers:
@@ -114,7 +115,7 @@ def test_gunicorn_workers_pick_up_a_build_run_beside_them(tmp_path_factory):
     log = tmp_path_factory.mktemp("logs") / "gunicorn.log"
     with serving(corpus, index, log, "--workers", "2") as url:
         before = requests.get(f"{url}/api/health", timeout=60).json()
-        write_corpus(corpus, {"comets.txt": COMETS})
+        write_files(corpus, {"comets.txt": COMETS})
         qa_build(corpus, index)
         with requests.Session() as session:
             # Whichever worker answers, each must now be on the new index.

@@ -13,7 +13,8 @@ from qa import server
 from qa.app import EXAMPLES, create_app
 from qa.embedder import HashEmbedder
 from qa.service import QAService
-from tests.web_helpers import OWLS, check_error, write_corpus
+from tests.helpers import write_files
+from tests.web_helpers import OWLS, check_error
 
 
 class Tags(HTMLParser):
@@ -115,7 +116,7 @@ def test_source_page_shows_markup_in_documents_as_text(client):
     ],
 )
 def test_only_indexed_documents_are_served(app, client, path):
-    write_corpus(app.extensions["qa"].settings.corpus_dir, {"notes.bin": "private notes beside the corpus"})
+    write_files(app.extensions["qa"].settings.corpus_dir, {"notes.bin": "private notes beside the corpus"})
     response = client.get(path)
     check_error(response, 404, "not_found")
     assert "private" not in response.get_data(as_text=True)
@@ -133,7 +134,7 @@ def fake_servers(monkeypatch):
 
 
 def test_serve_builds_a_missing_index_then_runs_one_development_process(runner, fake_servers, tmp_path):
-    corpus = write_corpus(tmp_path / "docs", {"owls.txt": OWLS})
+    corpus = write_files(tmp_path / "docs", {"owls.txt": OWLS})
     index = tmp_path / "idx"
     result = runner.invoke(qa_cli.cli, ["serve", "--corpus", str(corpus), "--index", str(index), "--port", "5077"])
     assert result.exit_code == 0, result.output
@@ -145,7 +146,7 @@ def test_serve_builds_a_missing_index_then_runs_one_development_process(runner, 
 
 
 def test_serve_with_workers_runs_gunicorn_after_building_in_a_child(runner, fake_servers, tmp_path):
-    corpus = write_corpus(tmp_path / "docs", {"owls.txt": OWLS})
+    corpus = write_files(tmp_path / "docs", {"owls.txt": OWLS})
     args = ["serve", "--corpus", str(corpus), "--index", str(tmp_path / "idx"), "--workers", "3", "--host", "0.0.0.0"]
     result = runner.invoke(qa_cli.cli, args)
     assert result.exit_code == 0, result.output

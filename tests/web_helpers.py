@@ -6,10 +6,10 @@ from pathlib import Path
 
 import jsonschema
 
-from qa.config import Settings
 from qa.embedder import HashEmbedder
 from qa.openapi import openapi_document
 from qa.service import QAService
+from tests.helpers import make_service, write_files
 
 ADMIN_TOKEN = "test-admin-token"
 OWLS = """Barn Owls
@@ -38,19 +38,9 @@ Halley's Comet returns to the inner solar system every seventy-six years. Its ta
 WEB_FILES = {"owls.txt": OWLS, "tea/green-tea.md": TEA}
 
 
-def write_corpus(root: Path, files: dict[str, str]) -> Path:
-    """Write {relative path: text} below root, byte for byte (no newline translation)."""
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text.encode("utf-8"))
-    return root
-
-
 def web_service(tmp_path: Path, embedder: HashEmbedder | None = None, build: bool = True) -> QAService:
     """A QAService over the web corpus in tmp_path with the fake embedder, its index built unless build=False."""
-    corpus = write_corpus(tmp_path / "corpus", WEB_FILES)
-    service = QAService(Settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder or HashEmbedder())
+    service = make_service(write_files(tmp_path / "corpus", WEB_FILES), tmp_path / "index", embedder)
     if build:
         service.build()
     return service
