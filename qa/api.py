@@ -1,4 +1,4 @@
-"""The JSON API blueprint: ask, health, documents, reindex and its own OpenAPI description."""
+"""The JSON API blueprint: ask, health, documents, reindex, metrics and its own OpenAPI description."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import hmac
 import json
 from dataclasses import asdict
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from qa.app import service
+from qa.metrics import CONTENT_TYPE
+from qa.observe import limit_client, metrics
 from qa.openapi import openapi_document
 from qa.service import InvalidRequest
 
@@ -33,10 +35,12 @@ def json_body() -> dict:
 @bp.post("/ask")
 def ask():
     """Answer one question with cited quotes, or decline."""
+    limit_client()
     body = json_body()
     if "question" not in body:
         raise InvalidRequest("question is required")
     answer = service().ask(body["question"], body.get("history"), k=body.get("k", 3))
+    metrics().answered(answer.abstained)
     return answer.to_dict()
 
 
@@ -77,6 +81,12 @@ def reindex():
         "index_version": report.index_version,
         "problems": [asdict(p) for p in report.problems],
     }
+
+
+@bp.get("/metrics")
+def metrics_text():
+    """Request counts, answers and declines, latency and the index version, in the Prometheus text format."""
+    return Response(metrics().render(), content_type=CONTENT_TYPE)
 
 
 @bp.get("/openapi.json")

@@ -15,6 +15,7 @@ from qa.service import InvalidRequest, QAService, TooLarge
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 MAX_BODY_BYTES = 64 * 1024
+DEFAULT_RATE_LIMIT = 60
 EXAMPLES = (
     "What is hemifacial spasm?",
     "Which arteries compress the facial nerve?",
@@ -45,14 +46,17 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app; config may hold QA_SERVICE (a QAService), QA_SETTINGS, ADMIN_TOKEN, EXAMPLES, WARM_UP."""
-    # Defaults come from the environment: QA_ADMIN_TOKEN, and QA_EXAMPLES ("question one|question two").
+    """Build the app; config may hold QA_SERVICE, QA_SETTINGS, ADMIN_TOKEN, EXAMPLES, WARM_UP, RATE_LIMIT..."""
+    # Defaults come from the environment: QA_ADMIN_TOKEN, QA_EXAMPLES ("question one|question two"),
+    # QA_RATE_LIMIT (questions a minute per client address; 0 turns it off) and QA_LOG_QUESTIONS.
     app = Flask(__name__, template_folder=str(WEB_DIR / "templates"), static_folder=str(WEB_DIR / "static"))
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         ADMIN_TOKEN=os.environ.get("QA_ADMIN_TOKEN") or None,
         EXAMPLES=tuple(q.strip() for q in os.environ.get("QA_EXAMPLES", "").split("|") if q.strip()) or EXAMPLES,
         WARM_UP=True,
+        RATE_LIMIT=int(os.environ.get("QA_RATE_LIMIT") or DEFAULT_RATE_LIMIT),
+        LOG_QUESTIONS=os.environ.get("QA_LOG_QUESTIONS", "").lower() in ("1", "true", "yes", "on"),
     )
     app.config.update(config or {})
     app.json.sort_keys = False  # answers keep the documented field order
@@ -60,8 +64,9 @@ def create_app(config: dict | None = None) -> Flask:
     qa_service = app.config.get("QA_SERVICE") or QAService(app.config.get("QA_SETTINGS") or Settings.from_env())
     app.extensions["qa"] = qa_service
 
-    from qa import api, web
+    from qa import api, observe, web
 
+    observe.install(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(web.bp)
     app.register_error_handler(HTTPException, _http_error)

@@ -22,7 +22,7 @@ from qa.errors import CorpusError, QAError
 from qa.lexical import BM25Index
 from qa.passages import chunk_document
 from qa.sentences import SentenceSplitter, params_from_dict, params_to_dict, train_params
-from qa.store import ARRAY_NAMES, IndexData, build_lock, read_index, read_manifest, recover, write_index
+from qa.store import ARRAY_NAMES, IndexData, build_lock, check_files, read_index, read_manifest, recover, write_index
 from qa.terms import terms
 
 DENSE_FILE = "dense.faiss"
@@ -156,7 +156,7 @@ def build_index(
         report.unchanged = len(unchanged)
         report.changed = sum(1 for d in hashes if d in old_hashes and d not in unchanged)
         report.added = sum(1 for d in hashes if d not in old_hashes)
-        if reusable and not report.added and not report.changed and not report.removed:
+        if reusable and not report.added and not report.changed and not report.removed and _intact(settings, manifest):
             _fill_counts(report, manifest)  # nothing to do: the model is not even loaded
             report.seconds = time.monotonic() - started
             return report
@@ -223,6 +223,15 @@ def _fill_counts(report: BuildReport, manifest: dict) -> None:
     counts = manifest["counts"]
     report.documents, report.passages, report.sentences = counts["documents"], counts["passages"], counts["sentences"]
     report.index_version = manifest["index_version"]
+
+
+def _intact(settings: Settings, manifest: dict) -> bool:
+    """Whether every file of the current index is as written (a damaged one is rebuilt, not kept)."""
+    try:
+        check_files(settings.index_dir, manifest)
+        return True
+    except QAError:
+        return False
 
 
 def _read_old(settings: Settings, manifest: dict | None) -> IndexData | None:

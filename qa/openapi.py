@@ -32,9 +32,14 @@ def _errors(*statuses: int) -> dict:
         409: "Another build is running",
         413: "Question over the length limit, or body over 64 KiB",
         415: "Body is not JSON",
+        429: "Too many questions from this client address; wait the Retry-After seconds",
         503: "The index is not ready",
     }
-    return {str(s): _json(_ref("Error"), meaning[s]) for s in statuses}
+    out = {str(s): _json(_ref("Error"), meaning[s]) for s in statuses}
+    if 429 in statuses:
+        retry_after = {"description": "Seconds to wait", "schema": {"type": "integer", "minimum": 1}}
+        out["429"]["headers"] = {"Retry-After": dict(retry_after, required=True)}
+    return out
 
 
 SCHEMAS = {
@@ -108,7 +113,7 @@ PATHS = {
         "post": {
             "summary": "Answer a question with verbatim, cited quotes, or decline",
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("AskRequest")}}},
-            "responses": {"200": _json(_ref("Answer"), "The answer"), **_errors(400, 413, 415, 503)},
+            "responses": {"200": _json(_ref("Answer"), "The answer"), **_errors(400, 413, 415, 429, 503)},
         }
     },
     "/api/health": {
@@ -133,6 +138,12 @@ PATHS = {
                 **_errors(401, 403, 409, 503),
                 "500": _json(_ref("Error"), "The corpus cannot be read"),
             },
+        }
+    },
+    "/api/metrics": {
+        "get": {
+            "summary": "Requests, answers and declines, latency histogram and index version (Prometheus text format)",
+            "responses": {"200": {"description": "Prometheus text exposition", "content": {"text/plain": {}}}},
         }
     },
     "/api/openapi.json": {

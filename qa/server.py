@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
 from qa.app import create_app
 from qa.config import Settings
 from qa.errors import QAError
+from qa.metrics import enable_multiprocess, worker_exited
+from qa.observe import configure_logging
 from qa.service import QAService
 
 
 def run_development(service: QAService, host: str, port: int) -> None:
     """One process, one thread per request, sharing the model and index of `service`."""
+    configure_logging()
     create_app({"QA_SERVICE": service}).run(host=host, port=port, threaded=True, use_reloader=False)
 
 
@@ -31,20 +38,33 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         # Runs in each worker after the fork: every worker loads the model and index once, for itself.
+        configure_logging()
         return create_app({"QA_SETTINGS": self.settings})
 
 
 def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
     """`workers` processes with a few threads each, so a reindex in one thread never blocks answers."""
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    # The workers count requests into files here, so /api/metrics from any worker sums them all.
+    folder = Path(tempfile.mkdtemp(prefix="qa-metrics-"))
+    enable_multiprocess(folder)
+    parent = os.getpid()
+    # Forked workers inherit atexit hooks: only the arbiter removes the folder.
+    atexit.register(lambda: os.getpid() == parent and shutil.rmtree(folder, ignore_errors=True))
     options = {
         "bind": bind,
         "workers": workers,
         "worker_class": "gthread",
         "threads": 4,
-        "timeout": 120,  # a worker reads the model and index before its first heartbeat
+        "timeout": 120,  # a worker reads the model and index before its first heartbeat; a stuck one is replaced
+        "graceful_timeout": 30,
+        "keepalive": 5,  # idle keep-alive connections are closed after 5 s
+        "limit_request_line": 8190,
+        "limit_request_fields": 50,
+        "limit_request_field_size": 8190,
         "errorlog": "-",
         "proc_name": "qa",
+        "child_exit": lambda _arbiter, worker: worker_exited(worker.pid),
     }
     _Gunicorn(settings, options).run()
 

@@ -19,6 +19,7 @@ from qa.terms import terms
 
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_TURNS = 20
+READ_TRIES = 3
 
 
 class InvalidRequest(QAError):
@@ -129,12 +130,9 @@ class QAService:
             stamp = self._stamp()
             if self._loaded is not None and self._loaded.stamp == stamp:
                 return self._loaded
-            try:
-                retriever = Retriever.open(self.settings.index_dir)
-            except QAError:
-                if loaded is not None and self._stamp() != stamp:
-                    return loaded  # swapped again while it was read; a later request reads the newest
-                raise
+            retriever, stamp = self._open(loaded)
+            if retriever is None:
+                return loaded  # swapped again while it was read; a later request reads the newest
             built_with = retriever.data.manifest["model"]
             if built_with["fingerprint"] != self.model_identity()["fingerprint"]:
                 raise IndexUnusable(
@@ -145,6 +143,27 @@ class QAService:
             return self._loaded
         finally:
             self._reload_lock.release()
+
+    def loaded_version(self) -> str | None:
+        """The version of the index in memory, without loading or checking anything."""
+        loaded = self._loaded
+        return loaded.retriever.data.index_version if loaded is not None else None
+
+    def _open(self, loaded: _Loaded | None) -> tuple[Retriever | None, tuple]:
+        """Read the index whole from one build: a read that a swap overlapped is read again."""
+        for _ in range(READ_TRIES):
+            stamp = self._stamp()
+            try:
+                retriever = Retriever.open(self.settings.index_dir)
+            except QAError:
+                if self._stamp() == stamp:
+                    raise
+                continue
+            if self._stamp() == stamp:  # the manifest at the path is the one of every file read
+                return retriever, stamp
+        if loaded is not None:
+            return None, ()
+        raise IndexUnusable(f"the index at {self.settings.index_dir} kept changing while it was read; try again")
 
     def build(self, rebuild: bool = False, progress: bool = False, on_wait=None) -> BuildReport:
         """Bring the index up to date with the corpus folder (incremental unless rebuild)."""

@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -84,7 +85,12 @@ def write_index(data: IndexData, index_dir: Path, savers: dict[str, Callable[[Pa
         for path in files:
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
-        manifest = dict(data.manifest, files={p.relative_to(tmp).as_posix(): p.stat().st_size for p in files})
+        names = {p: p.relative_to(tmp).as_posix() for p in files}
+        manifest = dict(
+            data.manifest,
+            files={name: p.stat().st_size for p, name in names.items()},
+            sha256={name: file_sha256(p) for p, name in names.items()},
+        )
         # The manifest goes last: a folder without one is never mistaken for an index.
         _write_file(tmp / MANIFEST, lambda fh: fh.write(json.dumps(manifest, indent=2).encode()))
         data.manifest = manifest
@@ -192,16 +198,27 @@ def read_manifest(index_dir: Path) -> dict:
     return manifest
 
 
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
 def check_files(index_dir: Path, manifest: dict) -> None:
-    """Every file the manifest lists is there with the size it was written with."""
+    """Every file the manifest lists is there with the size and SHA-256 it was written with."""
+    # The hashes cost one extra read of the index per load; they catch flipped bytes and files of another build.
+    digests = manifest.get("sha256", {})  # absent in indexes written before it was recorded
     for name, size in manifest.get("files", {}).items():
         path = Path(index_dir) / name
         try:
             actual = path.stat().st_size
+            digest = file_sha256(path) if name in digests and actual == size else None
         except OSError:
             raise IndexUnusable(f"index file {path} is missing; {REBUILD_HINT}") from None
         if actual != size:
             raise IndexUnusable(f"index file {path} is damaged ({actual} bytes, expected {size}); {REBUILD_HINT}")
+        if digest is not None and digest != digests[name]:
+            raise IndexUnusable(f"index file {path} is damaged (its SHA-256 does not match); {REBUILD_HINT}")
 
 
 def read_index(index_dir: Path) -> IndexData:

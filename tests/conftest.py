@@ -13,7 +13,8 @@ def app(tmp_path):
     from qa.app import create_app
     from tests.web_helpers import ADMIN_TOKEN, web_service  # here: tests.helpers must load as a plugin first
 
-    return create_app({"TESTING": True, "QA_SERVICE": web_service(tmp_path), "ADMIN_TOKEN": ADMIN_TOKEN})
+    config = {"TESTING": True, "QA_SERVICE": web_service(tmp_path), "ADMIN_TOKEN": ADMIN_TOKEN, "RATE_LIMIT": 0}
+    return create_app(config)
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ READY_TRIES = 1200  # a bound on polling for start-up (each try waits a quarter 
 
 
 def _env(corpus: Path, index: Path, **extra: str) -> dict[str, str]:
-    return dict(os.environ, QA_CORPUS_DIR=str(corpus), QA_INDEX_DIR=str(index), PYTHONUNBUFFERED="1", **extra)
+    env = dict(os.environ, QA_CORPUS_DIR=str(corpus), QA_INDEX_DIR=str(index), PYTHONUNBUFFERED="1", QA_RATE_LIMIT="0")
+    return dict(env, **extra)
 
 
 @functools.cache

@@ -1,0 +1,85 @@
+"""Request metrics in the Prometheus text format, summed over gunicorn workers when they share a folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+def enable_multiprocess(folder: Path) -> None:
+    """Make metrics created from now on (in this process and its forks) write to files in folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()  # counts of an earlier server would be added to this one's
+    os.environ[MULTIPROC_ENV] = str(folder)
+    # prometheus_client picks its value store at import time, which here is before gunicorn's options are known.
+    values.ValueClass = values.get_value_class()
+
+
+def worker_exited(pid: int) -> None:
+    """Bookkeeping for a gunicorn worker that has gone (a gunicorn child_exit hook)."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(pid)
+
+
+class _IndexInfo:
+    """qa_index_info{index_version=...} 1 for the index this process answers from, read at scrape time."""
+
+    def __init__(self, version: Callable[[], str | None]) -> None:
+        self.version = version
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("qa_index_info", "The index being served", labels=["index_version"])
+        version = self.version()
+        if version:
+            family.add_metric([version], 1)
+        yield family
+
+
+class Metrics:
+    """Counters and a latency histogram of one app; `render()` gives the text /api/metrics serves."""
+
+    def __init__(self, index_version: Callable[[], str | None]) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "qa_http_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "qa_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.answers = Counter("qa_answers", "Answers to /api/ask by outcome", ["outcome"], registry=self.registry)
+        self.answers.labels("answered")
+        self.answers.labels("declined")
+        self.index_info = _IndexInfo(index_version)
+        self.registry.register(self.index_info)
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one finished request."""
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
+
+    def answered(self, abstained: bool) -> None:
+        """Count one answer, declined or not."""
+        self.answers.labels("declined" if abstained else "answered").inc()
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric (all workers' when multiprocess)."""
+        if not os.environ.get(MULTIPROC_ENV):
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()  # one per scrape: the files of every worker, and this worker's index
+        multiprocess.MultiProcessCollector(registry)
+        registry.register(self.index_info)
+        return generate_latest(registry)

@@ -1,0 +1,78 @@
+"""Structured request logs and metrics for every request, and the per-client limit on /api/ask."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+import time
+
+from flask import Flask, current_app, g, request
+from werkzeug.exceptions import HTTPException, TooManyRequests
+
+from qa.limits import RateLimiter
+from qa.metrics import Metrics
+
+access_log = logging.getLogger("qa.access")
+
+
+def configure_logging() -> None:
+    """Send qa's logs (one JSON line per request among them) to stderr, where servers collect them."""
+    logger = logging.getLogger("qa")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def install(app: Flask) -> None:
+    """Time, log and count every request of app; limit /api/ask per client when RATE_LIMIT is above 0."""
+    service = app.extensions["qa"]
+    app.extensions["qa.metrics"] = Metrics(service.loaded_version)
+    per_minute = int(app.config["RATE_LIMIT"] or 0)
+    app.extensions["qa.limiter"] = RateLimiter(per_minute) if per_minute > 0 else None
+    app.before_request(_start)
+    app.after_request(_finish)
+
+
+def metrics() -> Metrics:
+    """The Metrics of the current app."""
+    return current_app.extensions["qa.metrics"]
+
+
+def limit_client() -> None:
+    """Raise 429 with Retry-After when this client has used up its requests."""
+    limiter: RateLimiter | None = current_app.extensions["qa.limiter"]
+    if limiter is None:
+        return
+    wait = limiter.check(request.remote_addr or "unknown")
+    if wait:
+        raise TooManyRequests(f"too many questions from this address; try again in {wait} s", retry_after=wait)
+
+
+def _start() -> None:
+    g.qa_started = time.perf_counter()
+
+
+def _finish(response):
+    started = g.pop("qa_started", None)
+    seconds = time.perf_counter() - started if started is not None else 0.0
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    metrics().observe(request.method, route, response.status_code, seconds)
+    # Headers are never logged: the admin token travels in one.
+    entry = {
+        "method": request.method,
+        "path": request.path,
+        "status": response.status_code,
+        "duration_ms": round(seconds * 1000, 1),
+    }
+    if current_app.config["LOG_QUESTIONS"] and request.path == "/api/ask":
+        with contextlib.suppress(HTTPException):  # a body over the limit stays unread
+            body = request.get_json(silent=True)
+            if isinstance(body, dict) and isinstance(body.get("question"), str):
+                entry["question"] = body["question"]
+    access_log.info(json.dumps(entry, ensure_ascii=False))
+    return response
