@@ -141,7 +141,8 @@ class Answerer:
             + CONF_W_COVERAGE * coverage
             - CONF_W_MISSING * self.missing_specificity(query)
         )
-        return 1.0 / (1.0 + math.exp(-z))
+        # A long question of unknown words drives z far below zero; exp(-z) would overflow.
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def answer(
         self,

@@ -65,7 +65,12 @@ def list_files(corpus_dir: Path) -> tuple[list[Path], list[Problem]]:
     seen = {p.resolve(): p for p in found if not p.is_symlink()}
     files = list(seen.values())
     for path in (p for p in found if p.is_symlink()):
-        rel, target = path.relative_to(corpus_dir).as_posix(), path.resolve()
+        rel = path.relative_to(corpus_dir).as_posix()
+        try:
+            target = path.resolve()
+        except (OSError, RuntimeError):  # a loop of links: Python 3.11 raises RuntimeError, later ones OSError
+            problems.append(Problem(rel, "symlink loop; not followed"))
+            continue
         if not target.is_relative_to(root):
             problems.append(Problem(rel, "symlink pointing outside the corpus folder; not followed"))
         elif target in seen:

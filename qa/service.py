@@ -77,6 +77,8 @@ def validate_history(history: object) -> list[str]:
 
 def validate_k(k: object, limit: int) -> int:
     """k as an int in 1..limit, or InvalidRequest."""
+    if isinstance(k, float) and k.is_integer():
+        k = int(k)  # JSON Schema's integer: 3.0 is one, as the documented schema says
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= limit:
         raise InvalidRequest(f"k must be a whole number from 1 to {limit}")
     return k
