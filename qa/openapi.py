@@ -48,9 +48,9 @@ SCHEMAS = {
         "properties": {
             "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_CHARS},
             "history": {
-                "type": "array",
+                "type": ["array", "null"],
                 "items": {"type": "string", "maxLength": MAX_QUESTION_CHARS},
-                "description": f"Earlier user turns, oldest first (the last {MAX_HISTORY_TURNS} are used).",
+                "description": f"Earlier user turns, oldest first (the last {MAX_HISTORY_TURNS} used); null: none.",
             },
             "k": {"type": "integer", "minimum": 1, "maximum": 10, "default": 3, "description": "Most quotes."},
         },

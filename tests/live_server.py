@@ -55,8 +55,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(corpus: Path, index: Path, log: Path, *args: str) -> Iterator[str]:
-    """Run `qa serve` with the admin token set; yield its base URL once /api/health answers 200."""
+def serving(corpus: Path, index: Path, log: Path, *args: str, pids: list[int] | None = None) -> Iterator[str]:
+    """Run `qa serve` with the admin token set; yield its base URL once /api/health answers 200 (its pid to pids)."""
     port = free_port()
     command = [sys.executable, "-m", "qa", "serve", "--port", str(port), *args]
     with open(log, "wb") as out:
@@ -64,6 +64,8 @@ def serving(corpus: Path, index: Path, log: Path, *args: str) -> Iterator[str]:
             command, env=_env(corpus, index, QA_ADMIN_TOKEN=ADMIN_TOKEN), stdout=out, stderr=subprocess.STDOUT, cwd=REPO
         )
     base = f"http://127.0.0.1:{port}"
+    if pids is not None:
+        pids.append(process.pid)
     try:
         for _ in range(READY_TRIES):
             if process.poll() is not None:
