@@ -28,7 +28,8 @@ parameters = {{ "path.doc_id" = "{doc_id}" }}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-examples", type=int, default=300, help="per operation and phase")
+    parser.add_argument("--max-examples", type=int, default=500, help="per operation and phase")
+    parser.add_argument("--max-time", type=int, default=150, help="seconds; fuzzing repeats until they are spent")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="qa-fuzz-") as tmp, production_server(Path(tmp)) as base:
@@ -47,6 +48,8 @@ def main() -> None:
             "examples,coverage,fuzzing",
             "--max-examples",
             str(args.max_examples),
+            "--max-time",
+            str(args.max_time),
             "--seed",
             str(args.seed),
             "--workers",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO
-from tests.live_server import real_site, serving
+from tests.helpers import REPO, write_files
+from tests.live_server import qa_build, real_site, serving
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -23,11 +23,22 @@ FLAGS = [
 ]
 ARTIFACTS = REPO / "tests" / "artifacts"
 HOSTILE = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
+# Documents that carry script payloads: as literal text in a .txt, and as live markup in an .html.
+PETRELS = (
+    f"Storm petrels\nStorm petrels feed on plankton {HOSTILE} far out at sea, pattering on the water as they fly.\n"
+)
+PETRELS_HTML = (
+    "<html><body onload=\"document.title='pwned'\"><main><h1>Petrel nests</h1>"
+    "<p onclick=\"document.title='pwned'\">Storm petrels nest in burrows on remote islands.</p>"
+    "<script>document.title='pwned'</script></main></body></html>"
+)
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     corpus, index = real_site(tmp_path_factory, "browser")
+    write_files(corpus, {"petrels.txt": PETRELS, "petrel-nests.html": PETRELS_HTML})
+    qa_build(corpus, index)
     with serving(corpus, index, tmp_path_factory.mktemp("logs") / "serve.log") as url:
         yield url
 
@@ -167,3 +178,25 @@ def test_the_chat_is_usable_from_the_keyboard(page):
     page.keyboard.press("Enter")
     expect(page.locator("article.turn.bot")).to_have_count(1)
     assert page.problems == []
+
+
+def test_a_document_carrying_scripts_is_quoted_and_shown_as_text_and_runs_nothing(page):
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    title = page.title()
+    send(page, "What do storm petrels feed on?")
+    answer = page.locator("article.turn.bot").first
+    quote = answer.locator("blockquote").first
+    expect(quote).to_contain_text("plankton")
+    expect(quote).to_contain_text("<script>")  # the payload is shown, as text
+    assert page.locator("#log img, #log script").count() == 0
+    answer.locator("a.cite").first.click()
+    page.wait_for_url("**/source/**")
+    expect(page.locator("mark#cited")).to_contain_text("onerror=")
+    assert page.locator("main img, main script").count() == 0
+    page.goto("/source/petrel-nests.html")
+    expect(page.locator("body")).to_contain_text("Storm petrels nest in burrows")
+    assert page.title() != "pwned" and title != "pwned"
+    assert page.problems == []
+    page.screenshot(path=ARTIFACTS / "source-hostile.png")
