@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?=
 
-.PHONY: install test test-fast lint format build-index serve clean
+.PHONY: install test test-fast lint format build-index serve clean bench-reliability
 
 install: $(STAMP)
 
@@ -39,6 +39,13 @@ build-index: install
 # qa serve builds the index first when there is none.
 serve: install
 	$(BIN)/qa serve --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
+
+# The long reliability checks (docs/RELIABILITY.md): fuzzing, 60 s of load, 20 kill -9 crashes, a 100 MB file.
+bench-reliability: install
+	$(BIN)/python -m bench.fuzz
+	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.crash
+	$(BIN)/python -m bench.hostile
 
 clean:
 	rm -rf index .index.* .pytest_cache
