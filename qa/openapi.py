@@ -46,7 +46,13 @@ SCHEMAS = {
     "AskRequest": {
         "type": "object",
         "properties": {
-            "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_CHARS},
+            "question": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_QUESTION_CHARS,
+                "pattern": r"\S",
+                "description": "Not blank.",
+            },
             "history": {
                 "type": ["array", "null"],
                 "items": {"type": "string", "maxLength": MAX_QUESTION_CHARS},

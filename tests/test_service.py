@@ -41,7 +41,8 @@ def test_validate_history():
 
 def test_validate_k():
     assert validate_k(1, 10) == 1 and validate_k(100, 100) == 100
-    for bad in (0, 11, True, 2.0, "3", None):
+    assert validate_k(2.0, 10) == 2 and type(validate_k(2.0, 10)) is int  # JSON Schema's integer includes 2.0
+    for bad in (0, 11, True, 2.5, 11.0, "3", None):
         with pytest.raises(InvalidRequest, match="k must be a whole number from 1 to 10"):
             validate_k(bad, 10)
 
