@@ -1,6 +1,6 @@
 """kill -9 `qa build --rebuild` at random moments; after each, the index loads whole (old or new) and answers.
 
-    python -m bench.crash [--kills 20] [--docs 150] [--seed 7]
+    python -m bench.crash [--kills 20] [--docs 100] [--seed 7]
 
 Half the kills land at a uniformly random moment of the build, half just after its temporary folder
 appears (the write and swap, the dangerous part). tests/test_crash.py runs the same with the fake embedder.
@@ -164,7 +164,7 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=20)
-    parser.add_argument("--docs", type=int, default=150)
+    parser.add_argument("--docs", type=int, default=100)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     service = QAService(Settings())

@@ -124,6 +124,7 @@ def main() -> None:
         load.run(budget=200, seconds=120)  # warm-up: every worker has answered before memory is sampled
         warm_errors = len(load.errors)
         load = Load(base, args.connections)
+        memory = [(0, server_rss_kib(pid))]
         started = time.monotonic()
         load.run(budget=10**9, seconds=args.seconds)
         held = time.monotonic() - started
@@ -136,7 +137,7 @@ def main() -> None:
             "p99_ms": round(percentile(load.latencies, 0.99) * 1000, 1),
         }
         print(json.dumps({"phase": "hold", **first}), flush=True)
-        memory = [(load.done, server_rss_kib(pid))]
+        memory.append((load.done, server_rss_kib(pid)))
         deadline = started + args.max_seconds
         while load.done < args.requests and time.monotonic() < deadline:
             step = min(args.requests, load.done + 1000)
@@ -151,7 +152,7 @@ def main() -> None:
         "total_errors": len(load.errors) + warm_errors,
         "error_samples": load.errors[:5],
         "server_5xx": counts.get("5xx", 0),
-        "rss_mib": [round(m / 1024, 1) for _, m in memory],
+        "rss_mib_by_requests": {n: round(m / 1024, 1) for n, m in memory},
         "rss_growth_mib": round(growth / 1024, 1),
         "p50_ms_all": round(statistics.median(load.latencies) * 1000, 1),
         "p99_ms_all": round(percentile(load.latencies, 0.99) * 1000, 1),
