@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?=
 
-.PHONY: install test test-fast lint format build-index serve clean
+.PHONY: install test test-fast lint format build-index serve clean bench-speed
 
 install: $(STAMP)
 
@@ -39,6 +39,10 @@ build-index: install
 # qa serve builds the index first when there is none.
 serve: install
 	$(BIN)/qa serve --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
+
+# Speed benchmarks as ratios against bare encoding, measured in one run (docs/PERFORMANCE.md); ARGS="--quick".
+bench-speed: install
+	$(BIN)/python -m bench.speed $(ARGS)
 
 clean:
 	rm -rf index .index.* .pytest_cache

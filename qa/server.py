@@ -12,6 +12,7 @@ from qa.app import create_app
 from qa.config import Settings
 from qa.errors import QAError
 from qa.service import QAService
+from qa.threads import limit_threads, worker_threads
 
 
 def run_development(service: QAService, host: str, port: int) -> None:
@@ -31,6 +32,7 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         # Runs in each worker after the fork: every worker loads the model and index once, for itself.
+        limit_threads(worker_threads(self.options["workers"]))
         return create_app({"QA_SETTINGS": self.settings})
 
 
