@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import speed_build, speed_latency, speed_load, speed_report
+from bench import speed_build, speed_latency, speed_load
 from bench.speed_corpus import questions, write_corpus
 from bench.speed_server import serve
 from bench.speed_stats import machine, ratio, rss_mb
@@ -23,8 +23,8 @@ from qa.service import QAService
 from qa.threads import cores, limit_threads, threads_per_process
 
 ROOT = Path(__file__).resolve().parents[1]
-FULL = {"articles": 12, "questions": 220, "load_seconds": 10.0, "concurrency": (1, 4, 16), "scale_max": 1_000_000}
-QUICK = {"articles": 2, "questions": 40, "load_seconds": 3.0, "concurrency": (1, 4, 16), "scale_max": 10_000}
+FULL = {"articles": 10, "questions": 220, "load_seconds": 10.0, "concurrency": (1, 4, 16), "scale_max": 1_000_000}
+QUICK = {"articles": 1, "questions": 40, "load_seconds": 3.0, "concurrency": (1, 4, 16), "scale_max": 10_000}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,12 +63,14 @@ def main(argv: list[str] | None = None) -> int:
         _step("scale (generated corpus)")
         from bench import speed_scale
 
-        results["scale"] = speed_scale.measure(plan["scale_max"], qs, service.embedder)
+        results["scale"] = speed_scale.measure(plan["scale_max"], qs, service.embedder, settings.index_dir)
     results["seconds"] = round(time.monotonic() - started, 1)
 
     args.out.mkdir(parents=True, exist_ok=True)
     name = "speed-quick" if args.quick else "speed"
     (args.out / f"{name}.json").write_text(json.dumps(results, indent=2))
+    from bench import speed_report  # imported late: the JSON above is kept even if rendering fails
+
     report = speed_report.markdown(results)
     (args.out / f"{name}.md").write_text(report)
     print(report)

@@ -10,7 +10,7 @@ import numpy as np
 # Below this many vectors exact search is perfect and takes a few ms on one core (at 50k it takes as long
 # as encoding the question); above it HNSW keeps search near 1 ms with recall@10 >= 0.95. docs/PERFORMANCE.md.
 EXACT_LIMIT = 20_000
-HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 128
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 256
 # Vectors are added in slices, so a memory-mapped matrix is never read into memory whole.
 ADD_BATCH = 65_536
 
