@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?=
 
-.PHONY: install test test-fast lint format build-index serve clean bench-speed
+.PHONY: install browser test test-fast lint format build-index serve clean bench-speed
 
 install: $(STAMP)
 
@@ -19,7 +19,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-test: install
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not available).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+		else echo "tests/test_browser.py needs Chromium: sudo apt-get install -y chromium"; fi; \
+	fi
+
+test: install browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-fast: install

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 
 import click
@@ -88,6 +88,24 @@ def _requests(argument: str | None, key: str) -> Iterator[tuple[str, list[str] |
                 yield line, None, f"not a JSON object: {exc}"
         else:
             yield line, None, None
+
+
+def _each(argument: str | None, key: str, as_json: bool, run: Callable[[str, list[str] | None], None]) -> None:
+    """Run each request; a failed one is reported (as JSON with --json) and the others go on; exit 1 if any failed."""
+    failed = 0
+    for text, history, error in _requests(argument, key):
+        try:
+            if error:
+                raise QAError(error)
+            run(text, history)
+        except QAError as exc:
+            failed += 1
+            if as_json:
+                click.echo(json.dumps({key: text, "error": {"code": exc.code, "message": str(exc)}}))
+            else:
+                _note(f"Error: {exc}")
+    if failed:
+        sys.exit(1)
 
 
 @click.group(context_settings=CONTEXT)
@@ -174,25 +192,15 @@ def ask(service: QAService, question: str | None, as_json: bool, k: int, mode: s
       printf 'What is HFS?\\nHow is it treated?\\n' | qa ask
     """
     _ready(service)
-    failed = 0
-    for text, history, error in _requests(question, "question"):
-        try:
-            if error:
-                raise QAError(error)
-            answer = service.ask(text, history, k=k, mode=mode)
-        except QAError as exc:
-            failed += 1
-            if as_json:
-                click.echo(json.dumps({"question": text, "error": {"code": exc.code, "message": str(exc)}}))
-            else:
-                _note(f"Error: {exc}")
-            continue
+
+    def one(text: str, history: list[str] | None) -> None:
+        answer = service.ask(text, history, k=k, mode=mode)
         if as_json:
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
             _print_answer(answer)
-    if failed:
-        sys.exit(1)
+
+    _each(question, "question", as_json, one)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -210,29 +218,19 @@ def search(service: QAService, query: str | None, as_json: bool, k: int, mode: s
       qa search --json -k 20 --mode bm25 "Teflon"
     """
     _ready(service)
-    failed = 0
-    for text, history, error in _requests(query, "query"):
-        try:
-            if error:
-                raise QAError(error)
-            search_query, results = service.search(text, k=k, history=history, mode=mode)
-        except QAError as exc:
-            failed += 1
-            if as_json:
-                click.echo(json.dumps({"query": text, "error": {"code": exc.code, "message": str(exc)}}))
-            else:
-                _note(f"Error: {exc}")
-            continue
+
+    def one(text: str, history: list[str] | None) -> None:
+        search_query, results = service.search(text, k=k, history=history, mode=mode)
         if as_json:
             click.echo(json.dumps({"query": search_query, "results": [asdict(r) for r in results]}, ensure_ascii=False))
-            continue
+            return
         click.secho(f"Q: {search_query}", bold=True)
         for rank, r in enumerate(results, 1):
             click.echo(f"\n{rank}. {r.doc_id} \u203a {r.section or '-'} [{r.start}-{r.end}] score {r.score:.3f}")
             click.echo(f"   {r.text}")
         click.echo()
-    if failed:
-        sys.exit(1)
+
+    _each(query, "query", as_json, one)
 
 
 @cli.command("eval", context_settings=CONTEXT)

@@ -161,11 +161,8 @@ def build_index(
             report.seconds = time.monotonic() - started
             return report
         old = None if rebuild else _read_old(settings, manifest)
-        same_model = (
-            old is not None
-            and old.manifest["settings"]["model"] == key["model"]
-            and old.manifest["settings"].get("pipeline") == key["pipeline"]
-        )
+        # Vectors are cached by their exact text, so any old index of the same model can lend them.
+        same_model = old is not None and old.manifest["settings"]["model"] == key["model"]
         old_docs = _split_old(old) if same_model else {}
         if not (reusable and same_model):
             unchanged = set()  # re-chunk everything; the text cache still spares the model

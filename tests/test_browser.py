@@ -35,7 +35,7 @@ def base(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.fail("chromium is missing: apt-get install -y chromium (.ci/run does this)")
+        pytest.fail("chromium is missing: apt-get install -y chromium (make test does this as root)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
