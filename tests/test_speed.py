@@ -6,6 +6,7 @@ import pytest
 from bench.speed_load import parse_wrk, wrk_script
 from bench.speed_stats import percentile, ratio, summarize
 from qa.dense import DenseIndex
+from qa.store import read_index
 from qa.threads import threads_per_process, worker_threads
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:5000
@@ -87,3 +88,11 @@ def test_build_from_a_memory_map_in_slices(tmp_path, monkeypatch):
     assert index.index.ntotal == 50
     scores, ids = index.search(vectors[3], 5)
     assert ids[0] == 3 and scores[0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_index_vectors_are_memory_mapped_and_read_only(service):
+    service.build()
+    data = read_index(service.settings.index_dir)
+    for vectors in (data.passage_vectors, data.sentence_vectors):
+        assert not vectors.flags.writeable and not vectors.flags.owndata
+    assert service.ask("When was the Fresnel lens invented?").citations
