@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?=
 
-.PHONY: install browser test test-fast lint format build-index serve clean bench-reliability
+.PHONY: install browser test test-fast lint format build-index serve clean bench-reliability bench-speed
 
 install: $(STAMP)
 
@@ -53,6 +53,10 @@ bench-reliability: install
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.crash
 	$(BIN)/python -m bench.hostile
+
+# Speed benchmarks as ratios against bare encoding, measured in one run (docs/PERFORMANCE.md); ARGS="--quick".
+bench-speed: install
+	$(BIN)/python -m bench.speed $(ARGS)
 
 clean:
 	rm -rf index .index.* .pytest_cache

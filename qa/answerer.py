@@ -81,6 +81,9 @@ class Answerer:
         self.r = retriever
         a = retriever.data.arrays
         self.s_doc, self.s_start, self.s_end = a["s_doc"], a["s_start"], a["s_end"]
+        from wordfreq import zipf_frequency
+
+        zipf_frequency("answer", "en")  # reads the word list now (0.2 s), not during the first question
 
     def sentence_text(self, j: int) -> str:
         """The text of sentence j."""

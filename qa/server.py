@@ -18,6 +18,7 @@ from qa.errors import QAError
 from qa.metrics import enable_multiprocess, worker_exited
 from qa.observe import configure_logging
 from qa.service import QAService
+from qa.threads import limit_threads, worker_threads
 
 
 def run_development(service: QAService, host: str, port: int) -> None:
@@ -39,6 +40,7 @@ class _Gunicorn(BaseApplication):
     def load(self):
         # Runs in each worker after the fork: every worker loads the model and index once, for itself.
         configure_logging()
+        limit_threads(worker_threads(self.options["workers"]))
         return create_app({"QA_SETTINGS": self.settings})
 
 

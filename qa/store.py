@@ -237,9 +237,10 @@ def read_index(index_dir: Path) -> IndexData:
         current = index_dir / SECTIONS
         sections = json.loads(current.read_text(encoding="utf-8"))
         current = index_dir / PASSAGE_VECTORS
-        passage_vectors = np.load(current)
+        # Memory-mapped: pages are read as questions touch them and shared by all worker processes.
+        passage_vectors = np.load(current, mmap_mode="r").view(np.ndarray)
         current = index_dir / SENTENCE_VECTORS
-        sentence_vectors = np.load(current)
+        sentence_vectors = np.load(current, mmap_mode="r").view(np.ndarray)
         current = index_dir / PUNKT
         punkt = json.loads(current.read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, EOFError) as exc:
