@@ -28,6 +28,8 @@ PASSAGE_VECTORS = "passage_vectors.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 PUNKT = "punkt.json"
 SECTIONS = "sections.json"
+# Vector files at least this large are memory-mapped rather than read (see _load_vectors).
+MMAP_MIN_BYTES = 256 * 1024 * 1024
 REBUILD_HINT = "run `qa build --rebuild` to rebuild it"
 ARRAY_NAMES = ("p_doc", "p_start", "p_end", "p_section", "p_first", "p_last", "s_doc", "s_start", "s_end", "s_section")
 
@@ -221,6 +223,17 @@ def check_files(index_dir: Path, manifest: dict) -> None:
             raise IndexUnusable(f"index file {path} is damaged (its SHA-256 does not match); {REBUILD_HINT}")
 
 
+def _load_vectors(path: Path) -> np.ndarray:
+    """Vectors read into memory, or memory-mapped when large.
+
+    A mapped file is shared by all worker processes, but a file damaged in place under a mapping
+    kills the process (SIGBUS), so only files where the memory saved matters are mapped.
+    """
+    if path.stat().st_size >= MMAP_MIN_BYTES:
+        return np.load(path, mmap_mode="r").view(np.ndarray)
+    return np.load(path)
+
+
 def read_index(index_dir: Path) -> IndexData:
     """Load the index at index_dir, checking the manifest and the size of every file."""
     index_dir = Path(index_dir)
@@ -237,10 +250,9 @@ def read_index(index_dir: Path) -> IndexData:
         current = index_dir / SECTIONS
         sections = json.loads(current.read_text(encoding="utf-8"))
         current = index_dir / PASSAGE_VECTORS
-        # Memory-mapped: pages are read as questions touch them and shared by all worker processes.
-        passage_vectors = np.load(current, mmap_mode="r").view(np.ndarray)
+        passage_vectors = _load_vectors(current)
         current = index_dir / SENTENCE_VECTORS
-        sentence_vectors = np.load(current, mmap_mode="r").view(np.ndarray)
+        sentence_vectors = _load_vectors(current)
         current = index_dir / PUNKT
         punkt = json.loads(current.read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, EOFError) as exc:

@@ -5,6 +5,7 @@ import pytest
 
 from bench.speed_load import parse_wrk, wrk_script
 from bench.speed_stats import percentile, ratio, summarize
+from qa import store
 from qa.dense import DenseIndex
 from qa.store import read_index
 from qa.threads import threads_per_process, worker_threads
@@ -90,9 +91,18 @@ def test_build_from_a_memory_map_in_slices(tmp_path, monkeypatch):
     assert ids[0] == 3 and scores[0] == pytest.approx(1.0, abs=1e-5)
 
 
-def test_index_vectors_are_memory_mapped_and_read_only(service):
+def test_large_index_vectors_are_memory_mapped_and_read_only(service, monkeypatch):
     service.build()
+    monkeypatch.setattr(store, "MMAP_MIN_BYTES", 1)
     data = read_index(service.settings.index_dir)
     for vectors in (data.passage_vectors, data.sentence_vectors):
         assert not vectors.flags.writeable and not vectors.flags.owndata
     assert service.ask("When was the Fresnel lens invented?").citations
+
+
+def test_small_index_vectors_are_read_into_memory(service):
+    # A file damaged in place under a memory map would kill the process; small ones are read whole.
+    service.build()
+    data = read_index(service.settings.index_dir)
+    for vectors in (data.passage_vectors, data.sentence_vectors):
+        assert vectors.flags.writeable  # a private copy, not a read-only map of the file
