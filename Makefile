@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install test test-fast lint format build-index serve clean
+.PHONY: install test test-fast lint format build-index serve clean bench-quality
 
 install: $(STAMP)
 
@@ -38,6 +38,10 @@ build-index: install
 serve: install
 	test -f index/manifest.json || $(BIN)/qa build
 	$(BIN)/qa serve --host $(HOST) --port $(PORT)
+
+# Answer-quality benchmarks on the public data in ../shared/bench (docs/QUALITY.md); ARGS="--quick" for a subset.
+bench-quality: install
+	$(BIN)/python -m bench.quality $(ARGS)
 
 clean:
 	rm -rf index .index.* .pytest_cache
