@@ -46,12 +46,14 @@ class CachingEmbedder:
         """Vectors for texts, computing only those not seen before."""
         keys = [_key(t) for t in texts]
         todo = list({k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}.items())
-        if todo:
-            vectors = self.inner.encode([t for _, t in todo], batch_size=batch_size, progress=progress)
-            self._vectors.update(zip((k for k, _ in todo), vectors, strict=True))
-            self.misses += len(todo)
-            self._unsaved += len(todo)
-            if self._unsaved >= 1000:
+        # In slices, saving after each, so an interrupted build keeps what it embedded.
+        for i in range(0, len(todo), 4096):
+            part = todo[i : i + 4096]
+            vectors = self.inner.encode([t for _, t in part], batch_size=batch_size, progress=progress)
+            self._vectors.update(zip((k for k, _ in part), vectors, strict=True))
+            self.misses += len(part)
+            self._unsaved += len(part)
+            if self._unsaved >= 4096:
                 self.save()
         if not texts:
             return np.zeros((0, self.dimension or self.inner.dimension), dtype=np.float32)
