@@ -18,7 +18,14 @@ def _key(text: str) -> bytes:
 class CachingEmbedder:
     """Wraps an embedder (created on first miss); same name and fingerprint, so indexes stay compatible."""
 
-    def __init__(self, factory: Callable[[], Embedder], name: str, fingerprint: str, path: Path | None) -> None:
+    def __init__(
+        self,
+        factory: Callable[[], Embedder],
+        name: str,
+        fingerprint: str,
+        path: Path | None,
+        also_read: tuple[Path, ...] = (),
+    ) -> None:
         self._factory = factory
         self._inner: Embedder | None = None
         self.name = name
@@ -27,11 +34,13 @@ class CachingEmbedder:
         self._vectors: dict[bytes, np.ndarray] = {}
         self._unsaved = 0
         self.dimension = 0
-        if path is not None and path.is_file():
-            with np.load(path) as saved:
-                keys, vectors = saved["keys"], saved["vectors"]
-            self._vectors = {bytes(k): v for k, v in zip(keys, vectors, strict=True)}
-            self.dimension = int(vectors.shape[1]) if len(vectors) else 0
+        # Other processes' cache files are read too, so parallel runs share work without overwriting each other.
+        for source in (*also_read, path):
+            if source is not None and source.is_file():
+                with np.load(source) as saved:
+                    keys, vectors = saved["keys"], saved["vectors"]
+                self._vectors.update((bytes(k), v) for k, v in zip(keys, vectors, strict=True))
+                self.dimension = int(vectors.shape[1]) if len(vectors) else self.dimension
         self.misses = 0
 
     @property

@@ -31,13 +31,13 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
-def model_embedder(out_dir: Path = OUT_DIR) -> CachingEmbedder:
+def model_embedder(out_dir: Path = OUT_DIR, tag: str = "") -> CachingEmbedder:
     """The bundled MiniLM behind an on-disk vector cache (the model loads only on a cache miss)."""
-    path = bundled_model_path()
-    fingerprint = weights_fingerprint(path)
-    return CachingEmbedder(
-        SentenceTransformerEmbedder, "all-MiniLM-L6-v2", fingerprint, out_dir / f"vectors-{fingerprint}.npz"
-    )
+    # Parallel runs pass different tags: each writes its own file and reads all of them.
+    fingerprint = weights_fingerprint(bundled_model_path())
+    own = out_dir / f"vectors-{fingerprint}{tag}.npz"
+    others = tuple(p for p in sorted(out_dir.glob(f"vectors-{fingerprint}*.npz")) if p != own and ".tmp" not in p.name)
+    return CachingEmbedder(SentenceTransformerEmbedder, "all-MiniLM-L6-v2", fingerprint, own, others)
 
 
 def wrap_embedder(inner: Embedder) -> CachingEmbedder:

@@ -38,13 +38,14 @@ def _section(title: str, command: str, parts: list[str]) -> str:
     return f"### {title}\n\nCommand: `{command}`\n\n" + "\n\n".join(parts)
 
 
-def run_scifact(emb: CachingEmbedder, split: str, quick: bool, root: Path) -> str:
-    """SciFact nDCG@10 / Recall@100, on ~500-character passages and on whole abstracts."""
+def run_scifact(emb: CachingEmbedder, split: str, quick: bool, root: Path, whole: bool = False) -> str:
+    """SciFact nDCG@10 / Recall@100, on ~500-character passages (and on whole abstracts when asked)."""
     bench = load_scifact(root, "train" if split == "dev" else "test")
     if quick:
         bench = _subset_scifact(bench, 50, 300)
     parts = []
-    for label, max_chars in (("passages (product default)", None), ("whole abstracts", WHOLE_ABSTRACT_CHARS)):
+    variants = [("passages (product default)", None), ("whole abstracts", WHOLE_ABSTRACT_CHARS)]
+    for label, max_chars in variants[: 2 if whole else 1]:
         indexed = open_indexed(bench, emb, max_chars=max_chars)
         count, length = passage_lengths(indexed)
         rows = retrieval.scifact(indexed, bench.questions, MODES)
@@ -135,7 +136,8 @@ TITLES = {
 @click.option("--split", type=click.Choice(["dev", "test"]), default="test", help="Tune on dev, report on test.")
 @click.option("--bench-dir", type=click.Path(file_okay=False, path_type=Path), default=BENCH_DIR)
 @click.option("--no-write", is_flag=True, help="Print the tables without updating docs/QUALITY.md.")
-def main(quick: bool, only: str, split: str, bench_dir: Path, no_write: bool) -> None:
+@click.option("--whole-abstracts", is_flag=True, help="SciFact also with each abstract as one passage (slow).")
+def main(quick: bool, only: str, split: str, bench_dir: Path, no_write: bool, whole_abstracts: bool) -> None:
     """Run the answer-quality benchmarks and print (and record) their tables."""
     chosen = [name.strip() for name in only.split(",") if name.strip()]
     unknown = set(chosen) - set(BENCHMARKS)
@@ -145,7 +147,10 @@ def main(quick: bool, only: str, split: str, bench_dir: Path, no_write: bool) ->
     emb = model_embedder(OUT_DIR)
     for name in chosen:
         started = time.monotonic()
-        body = RUNNERS[name](emb, split, quick, bench_dir)
+        if name == "scifact":
+            body = run_scifact(emb, split, quick, bench_dir, whole_abstracts)
+        else:
+            body = RUNNERS[name](emb, split, quick, bench_dir)
         emb.save()
         title = f"{TITLES[name]} — {split} split" + (" (quick subset)" if quick else "")
         section = _section(title, command.strip(), [body])
