@@ -27,7 +27,7 @@ from qa.terms import terms
 
 DENSE_FILE = "dense.faiss"
 BM25_DIR = "bm25"
-EMBED_TEXT_VERSION = 1
+EMBED_TEXT_VERSION = 2
 
 
 @dataclass
@@ -60,8 +60,12 @@ class _Doc:
 
 
 def passage_embedding_text(title: str, section: str | None, text: str) -> str:
-    """What the model sees for a passage: its section heading gives short passages their topic."""
-    return f"{section}: {text}" if section and section != title else text
+    """What the model sees for a passage: the document title and section heading give passages their topic."""
+    # Every passage carries its title, not only the first: SciFact dev nDCG@10 +0.02 in each mode (docs/QUALITY.md).
+    heads = [] if not title or text.startswith(title.removesuffix("...")) else [title]
+    if section and section != title:
+        heads.append(section)
+    return "\n".join([*heads, text])
 
 
 def model_identity(settings: Settings) -> dict:
@@ -318,7 +322,7 @@ def _assemble(docs: list[_Doc], model: dict, key: dict, punkt: dict) -> IndexDat
 
 
 def _passage_lexical_text(data: IndexData, i: int) -> str:
-    """What BM25 sees for a passage: its text and section heading."""
+    """What BM25 sees for a passage: the same title, heading and text the model sees."""
     a = data.arrays
     record = data.documents[a["p_doc"][i]]
     section = data.sections[a["p_section"][i]] if a["p_section"][i] >= 0 else None
