@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?=
 
-.PHONY: install browser test test-fast lint format build-index serve clean bench-reliability bench-speed
+.PHONY: install browser test test-fast lint format build-index serve clean bench-reliability bench-speed bench-quality
 
 install: $(STAMP)
 
@@ -57,6 +57,10 @@ bench-reliability: install
 # Speed benchmarks as ratios against bare encoding, measured in one run (docs/PERFORMANCE.md); ARGS="--quick".
 bench-speed: install
 	$(BIN)/python -m bench.speed $(ARGS)
+
+# Answer-quality benchmarks on the public data in ../shared/bench (docs/QUALITY.md); ARGS="--quick" for a subset.
+bench-quality: install
+	$(BIN)/python -m bench.quality $(ARGS)
 
 clean:
 	rm -rf index .index.* .pytest_cache

@@ -330,11 +330,15 @@ def _assemble(docs: list[_Doc], model: dict, key: dict, punkt: dict) -> IndexDat
 
 
 def _passage_lexical_text(data: IndexData, i: int) -> str:
-    """What BM25 sees for a passage: its text and section heading."""
+    """What BM25 sees for a passage: the document title, then what the model sees."""
     a = data.arrays
     record = data.documents[a["p_doc"][i]]
     section = data.sections[a["p_section"][i]] if a["p_section"][i] >= 0 else None
-    return passage_embedding_text(record["title"], section, record["text"][a["p_start"][i] : a["p_end"][i]])
+    text = passage_embedding_text(record["title"], section, record["text"][a["p_start"][i] : a["p_end"][i]])
+    # The title on every passage, not only the first: SciFact dev nDCG@10 +0.015 hybrid, COVID-QA unchanged;
+    # the model is given no title, as it dilutes passages (COVID-QA dense hit@1 -0.06; docs/QUALITY.md).
+    title = record["title"]
+    return text if not title or text.startswith(title.removesuffix("...")) else f"{title}\n{text}"
 
 
 def _versions() -> dict[str, str]:

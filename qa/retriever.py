@@ -15,8 +15,13 @@ from qa.store import REBUILD_HINT, IndexData, read_index
 
 # How many candidates each retriever contributes before fusion.
 DEPTH = 100
-# Weight of the dense side in the convex fusion of normalized scores (docs/QUALITY.md).
+# How hybrid mode fuses the two lists: "convex" (weighted sum of per-query normalized scores, NORMALIZE
+# "minmax" or "zscore") or "rrf" (weighted reciprocal rank fusion); chosen on the dev splits, docs/QUALITY.md.
+FUSION = "convex"
+NORMALIZE = "minmax"
+# Weight of the dense side (the BM25 side gets 1 - DENSE_WEIGHT).
 DENSE_WEIGHT = 0.5
+RRF_K = 60
 
 
 @dataclass
@@ -86,17 +91,21 @@ class Retriever:
         return hits[:k]
 
     def _fuse(self, query_vector: np.ndarray | None, dense: dict[int, float], bm25: dict[int, float]) -> list[Hit]:
-        """Convex combination of per-query normalized dense and BM25 scores over the union of candidates."""
+        """Fused scores over the union of both candidate lists (FUSION, NORMALIZE, DENSE_WEIGHT)."""
         ids = sorted(set(dense) | set(bm25))
         if not ids:
             return []
+        if FUSION == "rrf":
+            fused = DENSE_WEIGHT * _rrf(ids, dense) + (1 - DENSE_WEIGHT) * _rrf(ids, bm25)
         # Candidates found by only one side still get their exact score from the other.
         if query_vector is not None:
             exact = self.data.passage_vectors[ids] @ query_vector.astype(np.float32)
             dense = dict(zip(ids, exact.tolist(), strict=True))
         d = np.array([dense.get(i, 0.0) for i in ids])
         b = np.array([bm25.get(i, 0.0) for i in ids])
-        fused = DENSE_WEIGHT * _minmax(d) + (1 - DENSE_WEIGHT) * _minmax(b)
+        if FUSION != "rrf":
+            norm = _zscore if NORMALIZE == "zscore" else _minmax
+            fused = DENSE_WEIGHT * norm(d) + (1 - DENSE_WEIGHT) * norm(b)
         return [Hit(i, float(f), float(dd), float(bb)) for i, f, dd, bb in zip(ids, fused, d, b, strict=True)]
 
     # Passage accessors used by the answerer and the surfaces.
@@ -126,6 +135,18 @@ class Retriever:
 def _minmax(x: np.ndarray) -> np.ndarray:
     lo, hi = float(x.min()), float(x.max())
     return np.zeros_like(x) if hi - lo < 1e-12 else (x - lo) / (hi - lo)
+
+
+def _zscore(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return np.zeros_like(x) if sd < 1e-12 else (x - float(x.mean())) / sd
+
+
+def _rrf(ids: list[int], scores: dict[int, float]) -> np.ndarray:
+    """1 / (RRF_K + rank) by descending score; 0 for ids the list does not hold."""
+    ranked = sorted(scores, key=lambda i: (-scores[i], i))
+    rank = {i: r for r, i in enumerate(ranked, 1)}
+    return np.array([1.0 / (RRF_K + rank[i]) if i in rank else 0.0 for i in ids])
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
