@@ -23,7 +23,8 @@ def rebuild_bm25(indexed: Indexed, k1: float, b: float) -> None:
     """Swap in a BM25 index with other parameters, over the same passages and lexical text."""
     r = indexed.service.load().retriever
     lexical.K1, lexical.B = k1, b
-    texts = [terms(indexer._passage_lexical_text(r.data, i)) for i in range(len(r))]
+    titled = indexer._titled_documents(r.data)
+    texts = [terms(indexer._passage_lexical_text(r.data, i, titled)) for i in range(len(r))]
     r.bm25 = BM25Index.build(texts)
 
 

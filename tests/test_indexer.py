@@ -7,7 +7,7 @@ import pytest
 
 from qa.embedder import HashEmbedder
 from qa.errors import BuildLocked, CorpusError
-from qa.indexer import passage_embedding_text
+from qa.indexer import _passage_lexical_text, _titled_documents, passage_embedding_text
 from qa.store import build_lock, read_index, read_manifest
 from tests.helpers import BEES, NEW_DOC, make_service, write_files
 
@@ -206,3 +206,17 @@ def test_passage_embedding_text_prefixes_the_section_unless_it_is_the_title():
     assert passage_embedding_text("Doc", "Causes", "Text.") == "Causes: Text."
     assert passage_embedding_text("Doc", "Doc", "Text.") == "Text."
     assert passage_embedding_text("Doc", None, "Text.") == "Text."
+
+
+def test_titles_go_on_passages_only_where_they_tell_documents_apart(tmp_path):
+    long_doc = "Lighthouses\n\n" + "\n".join(f"Keeper number {i} trimmed the wick at dusk." * 3 for i in range(12))
+    files = {"long.txt": long_doc, "short.txt": "Bees\n\nBees make honey from nectar."}
+    service = make_service(write_files(tmp_path / "c", files), tmp_path / "i")
+    service.build()
+    data = read_index(tmp_path / "i")
+    titled = _titled_documents(data)
+    by_id = {d["doc_id"]: i for i, d in enumerate(data.documents)}
+    # The long document holds most passages: its title on all of them would erase "lighthouses" from BM25.
+    assert not titled[by_id["long.txt"]] and titled[by_id["short.txt"]]
+    last_long = int((data.arrays["p_doc"] == by_id["long.txt"]).nonzero()[0][-1])
+    assert not _passage_lexical_text(data, last_long, titled).startswith("Lighthouses")
