@@ -168,7 +168,7 @@ def _print_answer(answer) -> None:
         click.echo(f"\n{answer.answer}\n")
         return
     for c in answer.citations:
-        where = " \u203a ".join(x for x in (c.title, c.section) if x)
+        where = c.title if c.section in (None, c.title) else f"{c.title} \u203a {c.section}"
         click.echo(f"\n[{c.id}] \u201c{c.quote}\u201d")
         click.echo(f"    \u2014 {where} ({c.doc_id}, characters {c.start}-{c.end})")
     click.echo(f"\nconfidence {answer.confidence:.2f} \u00b7 index {answer.index_version}\n")
