@@ -172,11 +172,11 @@ class Answerer:
             doc_i, start, end = self._quote_span(cand.sentence, query_vector)
             if any(d == doc_i and start < e and s < end for d, s, e in used):
                 continue
-            quote = self.r.data.documents[doc_i]["text"][start:end]
+            doc = self.r.data.documents[doc_i]
+            quote = doc["text"][start:end]
             if any(_near_duplicate(quote, c.quote) for c in citations):
                 continue
             used.append((doc_i, start, end))
-            doc = self.r.data.documents[doc_i]
             citations.append(
                 Citation(
                     len(citations) + 1,

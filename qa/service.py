@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from qa.answerer import Answer, Answerer
 from qa.config import MODES, Settings
@@ -13,7 +15,7 @@ from qa.embedder import Embedder, SentenceTransformerEmbedder
 from qa.errors import IndexNotFound, IndexUnusable, QAError
 from qa.indexer import BuildReport, build_index, model_identity
 from qa.query import resolve
-from qa.retriever import Retriever
+from qa.retriever import Hit, Retriever
 from qa.store import MANIFEST, REBUILD_HINT
 from qa.terms import terms
 
@@ -201,16 +203,24 @@ class QAService:
             raise InvalidRequest(f"mode must be one of {', '.join(MODES)}")
         return mode
 
+    def _retrieve(
+        self, loaded: _Loaded, text: str, history: list[str], k: int, mode: str | None, need_vector: bool
+    ) -> tuple[str, np.ndarray | None, list[str], list[Hit]]:
+        """The search query for a question in its conversation, its vector and terms, and the k best passages."""
+        mode = self._mode(mode)
+        search_query = resolve(text, history)
+        vector = self.embedder.encode([search_query])[0] if need_vector or mode != "bm25" else None
+        query_terms = terms(search_query)
+        return search_query, vector, query_terms, loaded.retriever.search(vector, query_terms, k=k, mode=mode)
+
     def ask(self, question: str, history: list[str] | None = None, k: int = 3, mode: str | None = None) -> Answer:
         """Answer a question with verbatim quotes and citations, or decline."""
         question = validate_question(question)
         history = validate_history(history)
         k = validate_k(k, 10)
         loaded = self.load()
-        search_query = resolve(question, history)
-        vector = self.embedder.encode([search_query])[0]
-        query_terms = terms(search_query)
-        hits = loaded.retriever.search(vector, query_terms, k=max(10, k), mode=self._mode(mode))
+        # The answer step scores sentences against the query vector, so it is needed in every mode.
+        search_query, vector, query_terms, hits = self._retrieve(loaded, question, history, max(10, k), mode, True)
         answer = loaded.answerer.answer(question, search_query, vector, query_terms, hits, k)
         docs, doc_index = loaded.retriever.data.documents, loaded.retriever.doc_index
         for c in answer.citations:
@@ -226,9 +236,7 @@ class QAService:
         query = validate_question(query)
         k = validate_k(k, 100)
         loaded = self.load()
-        search_query = resolve(query, validate_history(history))
-        vector = self.embedder.encode([search_query])[0] if self._mode(mode) != "bm25" else None
-        hits = loaded.retriever.search(vector, terms(search_query), k=k, mode=self._mode(mode))
+        search_query, _, _, hits = self._retrieve(loaded, query, validate_history(history), k, mode, False)
         r = loaded.retriever
         return search_query, [
             SearchResult(
@@ -263,8 +271,3 @@ class QAService:
             "built_at": manifest["built_at"],
             "dense_index": manifest.get("dense_index", "flat"),
         }
-
-
-def search_result_dict(result: SearchResult) -> dict:
-    """JSON form of a SearchResult."""
-    return asdict(result)
