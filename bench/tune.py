@@ -79,7 +79,7 @@ def fusions() -> list[dict]:
 
 
 @click.command()
-@click.option("--what", type=click.Choice(["fusion", "bm25", "modes", "title"]), default="modes")
+@click.option("--what", type=click.Choice(["fusion", "bm25", "modes", "title", "rerank"]), default="modes")
 @click.option("--max-chars", type=int, default=None)
 def main(what: str, max_chars: int | None) -> None:
     """Print dev-split numbers for each setting."""
@@ -109,6 +109,12 @@ def main(what: str, max_chars: int | None) -> None:
         swap_passage_text(cov, _untitled_text)
         emb.save()
         report("section heading only (before)", ("bm25", "dense", "hybrid"))
+    elif what == "rerank":
+        weights = itertools.product((30,), (0.2, 0.3, 0.5), (0.0, 0.1, 0.2))
+        for depth, dense_w, coverage_w in [(0, 0.0, 0.0), *weights, (10, 0.3, 0.1), (100, 0.3, 0.1)]:
+            retriever_module.RERANK_DEPTH = depth
+            retriever_module.RERANK_DENSE, retriever_module.RERANK_COVERAGE = dense_w, coverage_w
+            report(f"rerank depth {depth}, best-sentence cosine {dense_w}, coverage {coverage_w}", ("hybrid",))
     elif what == "fusion":
         for setting in fusions():
             for name, value in setting.items():

@@ -9,14 +9,15 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from qa.answertype import expected_types, matches_type
-from qa.retriever import Hit, Retriever
+from qa.retriever import Hit, Retriever, coverage
 from qa.terms import QUESTION_WORDS, STOPWORDS, stem, terms, words
 
 NOT_FOUND = "I could not find an answer to that in these documents."
 MAX_QUOTE_CHARS = 600
 PASSAGES_CONSIDERED = 8
-# Sentence score = weights of (sentence cosine, query-term coverage, passage score, expected answer type).
-W_DENSE, W_LEXICAL, W_PASSAGE, W_TYPE = 1.0, 0.6, 0.3, 0.35
+# Sentence score = weights of (sentence cosine, query-term coverage, passage score, expected answer type);
+# chosen on COVID-QA dev and dev.jsonl first quotes by `python -m bench.tune_quotes` (docs/QUALITY.md E6).
+W_DENSE, W_LEXICAL, W_PASSAGE, W_TYPE = 0.6, 0.6, 0.6, 0.35
 # A quote shorter than this takes its most relevant neighbour sentence as context.
 CONTEXT_BELOW_CHARS = 350
 # Decline below this confidence; chosen on the dev sets (docs/QUALITY.md).
@@ -69,9 +70,21 @@ class Answer:
 class _Candidate:
     sentence: int
     passage: int
-    score: float
-    dense: float
-    coverage: float
+    dense: float  # cosine of the sentence and the question
+    coverage: float  # share of the question's term weight the sentence holds
+    relevance: float  # its passage's retrieval score, relative to the best passage's
+    typed: bool  # holds the kind of answer the question asks for ("how long": a duration)
+    score: float = 0.0
+
+    def rescore(self) -> float:
+        """The sentence score from its features (W_* weights)."""
+        self.score = (
+            W_DENSE * self.dense
+            + W_LEXICAL * self.coverage
+            + W_PASSAGE * self.relevance
+            + (W_TYPE * self.relevance if self.typed else 0.0)
+        )
+        return self.score
 
 
 class Answerer:
@@ -85,17 +98,12 @@ class Answerer:
 
         zipf_frequency("answer", "en")  # reads the word list now (0.2 s), not during the first question
 
-    def sentence_text(self, j: int) -> str:
-        """The text of sentence j."""
-        return self.r.data.documents[int(self.s_doc[j])]["text"][int(self.s_start[j]) : int(self.s_end[j])]
-
     def candidates(
         self, query: str, query_vector: np.ndarray, query_terms: list[str], hits: list[Hit]
     ) -> list[_Candidate]:
         """Sentences of the top passages, scored against the query, best first."""
         types = expected_types(query)
-        weights = {t: self.r.bm25.idf(t) for t in set(query_terms)}
-        total = sum(weights.values()) or 1.0
+        weights = self.r.term_weights(query_terms)
         top = hits[:PASSAGES_CONSIDERED]
         best_hit = max((h.score for h in top), default=1.0) or 1.0
         seen: dict[int, _Candidate] = {}
@@ -104,17 +112,17 @@ class Answerer:
             for j in self.r.sentences(hit.passage):
                 if j in seen:
                     continue
-                text = self.sentence_text(j)
-                own = set(terms(text))
-                # The heading counts half: it says what the sentence is about, not what it says.
-                matched = sum(w * (1.0 if t in own else 0.5 if t in section_terms else 0.0) for t, w in weights.items())
-                coverage = matched / total
-                dense = float(self.r.data.sentence_vectors[j] @ query_vector)
-                relevance = hit.score / best_hit
-                score = W_DENSE * dense + W_LEXICAL * coverage + W_PASSAGE * relevance
-                if types and matches_type(text, types):
-                    score += W_TYPE * relevance
-                seen[j] = _Candidate(j, hit.passage, score, dense, coverage)
+                cand = _Candidate(
+                    j,
+                    hit.passage,
+                    float(self.r.data.sentence_vectors[j] @ query_vector),
+                    # The heading counts half: it says what the sentence is about, not what it says.
+                    coverage(weights, self.r.sentence_terms(j), section_terms),
+                    hit.score / best_hit,
+                    bool(types) and matches_type(self.r.sentence_text(j), types),
+                )
+                cand.rescore()
+                seen[j] = cand
         return sorted(seen.values(), key=lambda c: (-c.score, c.sentence))
 
     def missing_specificity(self, query: str) -> float:

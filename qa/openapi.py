@@ -42,6 +42,9 @@ def _errors(*statuses: int) -> dict:
     return out
 
 
+# A character Python's str.strip() keeps; JSON Schema's \S (ECMAScript) would accept U+0085 and U+001C-U+001F.
+NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
 SCHEMAS = {
     "AskRequest": {
         "type": "object",
@@ -50,8 +53,8 @@ SCHEMAS = {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": MAX_QUESTION_CHARS,
-                "pattern": r"\S",
-                "description": "Not blank.",
+                "pattern": NOT_BLANK,
+                "description": "Not blank: holds a character other than white space.",
             },
             "history": {
                 "type": ["array", "null"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from qa.errors import IndexUnusable
 from qa.indexer import BM25_DIR, DENSE_FILE
 from qa.lexical import BM25Index
 from qa.store import REBUILD_HINT, IndexData, read_index
+from qa.terms import terms
 
 # How many candidates each retriever contributes before fusion.
 DEPTH = 100
@@ -22,6 +24,12 @@ NORMALIZE = "minmax"
 # Weight of the dense side (the BM25 side gets 1 - DENSE_WEIGHT).
 DENSE_WEIGHT = 0.5
 RRF_K = 60
+# Hybrid results are re-ranked by their best sentence: its cosine to the question (min-max over the
+# candidates) and the share of the question's IDF weight it holds. Chosen on the dev splits (docs/QUALITY.md E5).
+RERANK_DEPTH = 30
+RERANK_DENSE, RERANK_COVERAGE = 0.3, 0.2
+# Sentence term sets kept in memory; cleared when full so a huge corpus cannot grow the cache unbounded.
+TERM_CACHE_SIZE = 200_000
 
 
 @dataclass
@@ -43,6 +51,7 @@ class Retriever:
         self.bm25 = bm25
         self.a = data.arrays
         self.doc_index = {d["doc_id"]: i for i, d in enumerate(data.documents)}
+        self._terms: dict[int, frozenset[str]] = {}
 
     @classmethod
     def open(cls, index_dir: Path) -> Retriever:
@@ -88,7 +97,31 @@ class Retriever:
         else:
             hits = self._fuse(query_vector, dense_scores, bm25_scores)
         hits.sort(key=lambda h: (-h.score, h.passage))
+        if mode == "hybrid" and query_vector is not None:
+            hits[:RERANK_DEPTH] = self._rerank(hits[:RERANK_DEPTH], query_vector, query_terms)
         return hits[:k]
+
+    def _rerank(self, hits: list[Hit], query_vector: np.ndarray, query_terms: list[str]) -> list[Hit]:
+        """Hits re-scored by their best sentence's cosine and query-term coverage, best first."""
+        if len(hits) < 2:
+            return hits
+        weights = self.term_weights(query_terms)
+        best_cosine, best_coverage = [], []
+        for h in hits:
+            sentences = self.sentences(h.passage)
+            cosines = self.data.sentence_vectors[sentences.start : sentences.stop] @ query_vector
+            best_cosine.append(float(cosines.max()) if len(cosines) else h.dense)
+            best_coverage.append(max((coverage(weights, self.sentence_terms(j)) for j in sentences), default=0.0))
+        # The bonus is never negative, so re-ranked hits stay above those past the re-ranking depth.
+        bonus = RERANK_DENSE * _minmax(np.array(best_cosine)) + RERANK_COVERAGE * np.array(best_coverage)
+        rescored = [Hit(h.passage, h.score + float(b), h.dense, h.bm25) for h, b in zip(hits, bonus, strict=True)]
+        return sorted(rescored, key=lambda h: (-h.score, h.passage))
+
+    def term_weights(self, query_terms: list[str]) -> dict[str, float]:
+        """IDF weight of each distinct query term, normalized to sum to 1."""
+        weights = {t: self.bm25.idf(t) for t in set(query_terms)}
+        total = sum(weights.values()) or 1.0
+        return {t: w / total for t, w in weights.items()}
 
     def _fuse(self, query_vector: np.ndarray | None, dense: dict[int, float], bm25: dict[int, float]) -> list[Hit]:
         """Fused scores over the union of both candidate lists (FUSION, NORMALIZE, DENSE_WEIGHT)."""
@@ -130,6 +163,25 @@ class Retriever:
     def sentences(self, passage: int) -> range:
         """Indices of the sentences in a passage."""
         return range(int(self.a["p_first"][passage]), int(self.a["p_last"][passage]))
+
+    def sentence_text(self, j: int) -> str:
+        """The text of sentence j."""
+        doc = self.data.documents[int(self.a["s_doc"][j])]
+        return doc["text"][int(self.a["s_start"][j]) : int(self.a["s_end"][j])]
+
+    def sentence_terms(self, j: int) -> frozenset[str]:
+        """The distinct content terms of sentence j (cached: every question re-reads the top passages)."""
+        found = self._terms.get(j)
+        if found is None:
+            if len(self._terms) >= TERM_CACHE_SIZE:
+                self._terms.clear()
+            found = self._terms[j] = frozenset(terms(self.sentence_text(j)))
+        return found
+
+
+def coverage(weights: dict[str, float], own: Set[str], context: Set[str] = frozenset()) -> float:
+    """Share of the query's term weight a text holds; terms only in its context (heading) count half."""
+    return sum(w * (1.0 if t in own else 0.5 if t in context else 0.0) for t, w in weights.items())
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:

@@ -296,3 +296,14 @@ def test_a_reindex_while_questions_are_asked_loses_no_request(app):
     assert results
     assert {status for status, _ in results} == {200}
     assert {version for _, version in results} <= versions
+
+
+def test_question_schema_pattern_agrees_with_the_service_on_blank_text():
+    import re
+    import sys
+
+    from qa.openapi import NOT_BLANK
+
+    pattern = re.compile(NOT_BLANK)
+    # Every code point: the schema calls a one-character question blank exactly when the service would.
+    assert all(bool(pattern.match(chr(c))) != chr(c).isspace() for c in range(sys.maxunicode + 1))

@@ -151,3 +151,22 @@ def test_scifact_slice_with_the_fake_embedder(tmp_path):
     # fewer than 100 abstracts: dense ranks every passage, so every relevant abstract is within the top 100
     assert rows[0].metrics["R@100"] == 1.0
     assert all(0.0 <= r.metrics["nDCG@10"] <= 1.0 for r in rows)
+
+
+def test_quote_at_1_follows_the_sentence_weights(monkeypatch):
+    from bench import tune_quotes
+    from qa import answerer
+
+    def case(hit_dense: float, hit_cov: float, other_dense: float, other_cov: float):
+        cands = [
+            answerer._Candidate(1, 0, hit_dense, hit_cov, 1.0, False),
+            answerer._Candidate(2, 0, other_dense, other_cov, 1.0, False),
+        ]
+        return tune_quotes.Case(None, cands, {1})
+
+    cases = [case(0.9, 0.1, 0.5, 0.6), case(0.5, 0.6, 0.9, 0.1), tune_quotes.Case(None, [], set())]
+    monkeypatch.setattr(answerer, "W_LEXICAL", 0.0)  # cosine alone: the first case's hit wins, the second's loses
+    assert tune_quotes.quote_at_1(cases) == pytest.approx(1 / 3)  # no candidates: a miss
+    monkeypatch.setattr(answerer, "W_LEXICAL", 1.0)  # 0.9 + 0.1 < 0.5 + 0.6 and the other way round
+    monkeypatch.setattr(answerer, "W_DENSE", 1.0)
+    assert tune_quotes.quote_at_1([cases[1]]) == 1.0 and tune_quotes.quote_at_1([cases[0]]) == 0.0

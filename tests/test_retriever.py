@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa import retriever as retriever_module
 from qa.errors import IndexUnusable
 from qa.indexer import DENSE_FILE
 from qa.retriever import DENSE_WEIGHT, Retriever
@@ -29,7 +30,8 @@ def test_each_mode_finds_the_matching_passage_first(service, retriever, mode):
     assert len({h.passage for h in hits}) == len(hits)
 
 
-def test_hybrid_scores_are_a_convex_fusion(service, retriever):
+def test_hybrid_scores_are_a_convex_fusion(service, retriever, monkeypatch):
+    monkeypatch.setattr(retriever_module, "RERANK_DEPTH", 0)
     vector, q_terms = query(service, "Fresnel lens lamp")
     hits = retriever.search(vector, q_terms, k=len(retriever))
     assert len(hits) == len(retriever)  # a small index: every passage is a dense candidate
@@ -40,6 +42,42 @@ def test_hybrid_scores_are_a_convex_fusion(service, retriever):
     assert np.allclose([h.score for h in hits], expected, atol=1e-6)
     for h in hits:  # every candidate carries its exact dense score
         assert h.dense == pytest.approx(float(retriever.data.passage_vectors[h.passage] @ vector), abs=1e-5)
+
+
+def test_hybrid_rerank_adds_the_best_sentence_bonus(service, retriever, monkeypatch):
+    vector, q_terms = query(service, "Fresnel lens lamp keeper")
+    reranked = retriever.search(vector, q_terms, k=len(retriever))
+    depth = retriever_module.RERANK_DEPTH
+    monkeypatch.setattr(retriever_module, "RERANK_DEPTH", 0)
+    fused = {h.passage: h.score for h in retriever.search(vector, q_terms, k=len(retriever))}
+    top = sorted(fused, key=lambda p: (-fused[p], p))[:depth]
+    idf = {t: retriever.bm25.idf(t) for t in set(q_terms)}
+    best_cos, best_cov = [], []
+    for p in top:  # brute force: every sentence of every re-ranked passage
+        cosines, covs = [], []
+        for j in retriever.sentences(p):
+            cosines.append(float(retriever.data.sentence_vectors[j] @ vector))
+            own = set(terms(retriever.sentence_text(j)))
+            covs.append(sum(w for t, w in idf.items() if t in own) / sum(idf.values()))
+        best_cos.append(max(cosines))
+        best_cov.append(max(covs))
+    lo, hi = min(best_cos), max(best_cos)
+    expected = {
+        p: fused[p] + retriever_module.RERANK_DENSE * (c - lo) / (hi - lo) + retriever_module.RERANK_COVERAGE * v
+        for p, c, v in zip(top, best_cos, best_cov, strict=True)
+    }
+    got = {h.passage: h.score for h in reranked}
+    assert all(got[p] == pytest.approx(expected[p], abs=1e-5) for p in top)
+    assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
+    assert any(got[p] != pytest.approx(fused[p]) for p in top)
+
+
+def test_sentence_terms_are_cached_and_bounded(retriever, monkeypatch):
+    monkeypatch.setattr(retriever_module, "TERM_CACHE_SIZE", 2)
+    assert retriever.sentence_terms(0) == frozenset(terms(retriever.sentence_text(0)))
+    for j in range(len(retriever.data.arrays["s_doc"])):
+        retriever.sentence_terms(j)
+        assert len(retriever._terms) <= 2
 
 
 def test_bm25_mode_returns_only_passages_sharing_a_term(service, retriever):

@@ -1,0 +1,121 @@
+"""`python -m bench.tune_quotes`: sentence-scoring weights compared on the dev questions' first quotes.
+
+Each question is retrieved once; its candidate sentences keep their features, and every weight setting
+re-scores them. A first quote (the best sentence with its context, as `qa ask` quotes it) is a hit on COVID-QA
+dev (odd ids) when it overlaps the gold answer span, and on ../shared/eval/dev.jsonl (default corpus) when it
+contains an accepted answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import numpy as np
+
+from bench.data import BENCH_DIR, Question, load_covidqa
+from bench.embedcache import CachingEmbedder
+from bench.harness import OUT_DIR, code_fingerprint, model_embedder, open_indexed
+from bench.metrics import mean, overlaps
+from qa import answerer as answerer_module
+from qa.answerer import _Candidate
+from qa.config import Settings
+from qa.embedder import Embedder
+from qa.evaluate import EvalItem, hit_rank, read_items
+from qa.query import resolve
+from qa.service import QAService
+from qa.terms import terms
+
+DEV_FILE = BENCH_DIR.parent / "eval" / "dev.jsonl"
+DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+@dataclass
+class Case:
+    """One question's candidate sentences and what counts as a hit."""
+
+    vector: np.ndarray
+    candidates: list[_Candidate]
+    hits: set[int]  # candidate sentences whose quote overlaps the gold span
+
+
+def cases(service: QAService, embedder: Embedder, questions: list[tuple[str, Callable]]) -> list[Case]:
+    """Retrieve each (question, is_hit(doc_id, start, end, quote)) once and keep its scored candidates."""
+    loaded = service.load()
+    r, ans = loaded.retriever, loaded.answerer
+    out = []
+    for text, is_hit in questions:
+        vector = embedder.encode([text])[0]
+        hits = r.search(vector, terms(text), k=10)
+        cands = ans.candidates(text, vector, terms(text), hits)
+        good = set()
+        for c in cands:
+            doc_i, start, end = ans._quote_span(c.sentence, vector)
+            doc = r.data.documents[doc_i]
+            if is_hit(doc["doc_id"], start, end, doc["text"][start:end]):
+                good.add(c.sentence)
+        out.append(Case(vector, cands, good))
+    return out
+
+
+def covid_cases(embedder: CachingEmbedder) -> list[Case]:
+    """COVID-QA dev questions over all articles at the shipped passage size."""
+    covid = load_covidqa(BENCH_DIR)
+    indexed = open_indexed(covid, embedder)
+    dev = [q for q in covid.questions if q.group % 2 == 1]
+    indexed.prime([q.text for q in dev])
+    embedder.save()
+
+    def span_hit(q: Question) -> Callable:
+        return lambda doc_id, start, end, quote: doc_id in q.gold and overlaps(start, end, q.gold[doc_id])
+
+    return cases(indexed.service, embedder, [(q.text, span_hit(q)) for q in dev])
+
+
+def eval_file_cases(embedder: CachingEmbedder, path: Path = DEV_FILE) -> list[Case]:
+    """The in-scope questions of an eval file over the default corpus (follow-ups resolved as `qa ask` does)."""
+    index_dir = OUT_DIR / "index" / f"default-{code_fingerprint()}"
+    service = QAService(Settings.from_env(env={}, corpus_dir=DEFAULT_CORPUS, index_dir=index_dir), embedder=embedder)
+    service.ensure_index()
+
+    def answer_hit(item: EvalItem) -> Callable:
+        return lambda doc_id, start, end, quote: hit_rank(item.answers, [quote]) == 1
+
+    items = [i for i in read_items(path) if i.answers]
+    return cases(service, embedder, [(resolve(i.question, i.history), answer_hit(i)) for i in items])
+
+
+def quote_at_1(all_cases: list[Case]) -> float:
+    """Share of questions whose best-scored candidate is a hit, under the current W_* weights (none: a miss)."""
+    best = [max(c.candidates, key=lambda x: x.rescore()).sentence if c.candidates else None for c in all_cases]
+    return mean([float(b is not None and b in c.hits) for b, c in zip(best, all_cases, strict=True)])
+
+
+@click.command()
+@click.option("--top", type=int, default=15, help="How many settings to print, best COVID-QA first.")
+def main(top: int) -> None:
+    """Print first-quote hit rates on COVID-QA dev and dev.jsonl for a grid of sentence-score weights."""
+    emb = model_embedder()
+    covid, dev_file = covid_cases(emb), eval_file_cases(emb)
+    for name, found in (("COVID-QA dev", covid), ("dev.jsonl", dev_file)):
+        click.echo(
+            f"{name}: {len(found)} questions, a hit among the candidates for {mean([bool(c.hits) for c in found]):.3f}"
+        )
+    current = (answerer_module.W_DENSE, answerer_module.W_LEXICAL, answerer_module.W_PASSAGE, answerer_module.W_TYPE)
+    results = []
+    for w in [current, *itertools.product((0.6, 1.0), (0.3, 0.6, 1.0), (0.15, 0.3, 0.6, 1.0), (0.0, 0.35))]:
+        answerer_module.W_DENSE, answerer_module.W_LEXICAL, answerer_module.W_PASSAGE, answerer_module.W_TYPE = w
+        results.append((quote_at_1(covid), quote_at_1(dev_file), w))
+    click.echo(f"current {current}: COVID-QA dev quote@1 {results[0][0]:.4f}, dev.jsonl hit@1 {results[0][1]:.4f}")
+    for covid_q1, dev_h1, w in sorted(results[1:], reverse=True)[:top]:
+        click.echo(
+            f"W_DENSE, W_LEXICAL, W_PASSAGE, W_TYPE = {w}: "
+            f"COVID-QA dev quote@1 {covid_q1:.4f}, dev.jsonl hit@1 {dev_h1:.4f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
