@@ -28,7 +28,7 @@ from qa.terms import terms
 DENSE_FILE = "dense.faiss"
 BM25_DIR = "bm25"
 # Bump when sentence splitting, chunking or embedded text changes, so old indexes are re-chunked.
-PIPELINE_VERSION = 5
+PIPELINE_VERSION = 6
 
 
 @dataclass

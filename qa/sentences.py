@@ -21,6 +21,11 @@ _LEADING_JUNK = re.compile(r"[\s.;:,!?·•]+")
 # A list number alone ("1." at the start of a numbered line) belongs to the sentence after it.
 _LIST_NUMBER = re.compile(r"\(?\d{1,3}[.)]")
 MAX_SENTENCE_CHARS = 1000
+# A sentence longer than this is split after its semicolons into clauses of at least MIN_CLAUSE_CHARS: a
+# run-on list ("a: ...; b: ...; c: ...") quotes better a clause at a time.
+LONG_SENTENCE_CHARS = 400
+MIN_CLAUSE_CHARS = 80
+_CLAUSE_END = re.compile(r";\s+")
 TRAIN_CHARS = 5_000_000
 
 
@@ -90,8 +95,22 @@ class SentenceSplitter:
                 spans.append([s, e])
         out: list[tuple[int, int]] = []
         for s, e in spans:
-            out.extend(_bounded(chunk, s, e))
+            for cs, ce in _clauses(chunk, s, e):
+                out.extend(_bounded(chunk, cs, ce))
         return [(start + s, start + e) for s, e in out]
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A long sentence split after semicolons, no clause shorter than MIN_CLAUSE_CHARS."""
+    if end - start <= LONG_SENTENCE_CHARS:
+        return [(start, end)]
+    pieces, begin = [], start
+    for m in _CLAUSE_END.finditer(text, start, end):
+        if m.start() + 1 - begin >= MIN_CLAUSE_CHARS and end - m.end() >= MIN_CLAUSE_CHARS:
+            pieces.append((begin, m.start() + 1))
+            begin = m.end()
+    pieces.append((begin, end))
+    return pieces
 
 
 def _bounded(text: str, start: int, end: int) -> list[tuple[int, int]]:

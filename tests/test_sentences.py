@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from qa.sentences import (
     ABBREVIATIONS,
+    LONG_SENTENCE_CHARS,
     MAX_SENTENCE_CHARS,
     SentenceSplitter,
     params_from_dict,
@@ -46,6 +47,30 @@ def test_other_never_final_abbreviations():
 def test_list_number_stays_with_its_item():
     assert sentences("1. Wind the clockwork that turns the lens") == ["1. Wind the clockwork that turns the lens"]
     assert sentences("It was built in 1822. Then it fell.") == ["It was built in 1822.", "Then it fell."]
+
+
+def test_a_long_run_on_list_is_split_after_its_semicolons():
+    items = [
+        "materials inserted: a gelatin sponge may be absorbed after insertion and the vessel then returns to "
+        "press on the nerve where it leaves the brainstem, as it did before the operation",
+        "implants fall off: if the pad is not placed well before the skull is closed it can drift away from the "
+        "nerve during healing",
+        # "x": too short a clause to stand alone
+        "adhesions that form after the operation, months or years later, can compress the nerve again; x",
+    ]
+    text = "Recurrence has several causes. " + "; ".join(items) + " Short; list."
+    assert len(text) - len("Recurrence has several causes. ") > LONG_SENTENCE_CHARS
+    assert sentences(text) == [
+        "Recurrence has several causes.",
+        items[0] + ";",
+        items[1] + ";",
+        items[2] + " Short; list.",
+    ]
+
+
+def test_a_sentence_below_the_long_limit_keeps_its_semicolons():
+    text = "The lamp was lit at dusk; the keeper wound the clockwork; the fog bell rang until the morning came."
+    assert len(text) < LONG_SENTENCE_CHARS and sentences(text) == [text]
 
 
 def test_offsets_are_absolute_within_a_range():
