@@ -26,6 +26,19 @@ _TYPES: list[tuple[re.Pattern, re.Pattern]] = [
         re.compile(r"\d\s*%|\bper ?cent\b|\b\d+\s+(?:in|out of)\s+\d+\b", re.I),
     ),
     (
+        # "Which X most often ...?" is answered by a sentence naming the main or most common X.
+        re.compile(
+            r"\b(?:most (?:often|common(?:ly)?|frequent(?:ly)?|likely)|main(?:ly)?|usual(?:ly)?|typical(?:ly)?|"
+            r"primar(?:y|ily)|predominant(?:ly)?|chief(?:ly)?)\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b(?:main(?:ly)?|most (?:common(?:ly)?|often|frequent(?:ly)?)|majority|predominant(?:ly)?|"
+            r"primar(?:y|ily)|usual(?:ly)?|typical(?:ly)?|mostly|leading|chief(?:ly)?)\b|\d\s*%",
+            re.I,
+        ),
+    ),
+    (
         re.compile(r"\bhow many\b|\bhow much\b|\bnumber of\b|\b(?:dose|dosage)\b", re.I),
         re.compile(r"\b\d+(?:[.,]\d+)?\b"),
     ),
