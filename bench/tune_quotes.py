@@ -75,17 +75,22 @@ def covid_cases(embedder: CachingEmbedder) -> list[Case]:
     return cases(indexed.service, embedder, [(q.text, span_hit(q)) for q in dev])
 
 
-def eval_file_cases(embedder: CachingEmbedder, path: Path = DEV_FILE) -> list[Case]:
-    """The in-scope questions of an eval file over the default corpus (follow-ups resolved as `qa ask` does)."""
+def default_service(embedder: CachingEmbedder) -> QAService:
+    """A service over the default corpus, indexed under bench/out with the benchmark embedder."""
     index_dir = OUT_DIR / "index" / f"default-{code_fingerprint()}"
     service = QAService(Settings.from_env(env={}, corpus_dir=DEFAULT_CORPUS, index_dir=index_dir), embedder=embedder)
     service.ensure_index()
+    return service
+
+
+def eval_file_cases(embedder: CachingEmbedder, path: Path = DEV_FILE) -> list[Case]:
+    """The in-scope questions of an eval file over the default corpus (follow-ups resolved as `qa ask` does)."""
 
     def answer_hit(item: EvalItem) -> Callable:
         return lambda doc_id, start, end, quote: hit_rank(item.answers, [quote]) == 1
 
     items = [i for i in read_items(path) if i.answers]
-    return cases(service, embedder, [(resolve(i.question, i.history), answer_hit(i)) for i in items])
+    return cases(default_service(embedder), embedder, [(resolve(i.question, i.history), answer_hit(i)) for i in items])
 
 
 def quote_at_1(all_cases: list[Case]) -> float:

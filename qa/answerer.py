@@ -20,11 +20,16 @@ PASSAGES_CONSIDERED = 8
 W_DENSE, W_LEXICAL, W_PASSAGE, W_TYPE = 0.6, 0.6, 0.6, 0.35
 # A quote shorter than this takes its most relevant neighbour sentence as context.
 CONTEXT_BELOW_CHARS = 350
-# Decline below this confidence; chosen on the dev sets (docs/QUALITY.md).
-DECLINE_BELOW = 0.5
-# Logistic model of P(answerable): best sentence cosine (centred), best query-term coverage, and how
-# specific the query words are that the corpus never mentions ("migraine", "neuralgia").
-CONF_W_DENSE, CONF_DENSE_CENTRE, CONF_W_COVERAGE, CONF_W_MISSING = 20.0, 0.40, 4.0, 1.5
+# Decline below this confidence: the highest threshold of the coverage-versus-accuracy table that declines
+# at most about 2% of answerable development questions (docs/QUALITY.md, "Calibrated confidence").
+DECLINE_BELOW = 0.05
+# Answerability score: a linear score over CONFIDENCE_FEATURES (best sentence cosine, best query-term
+# coverage, how specific the query words are that the corpus never mentions: "migraine", "neuralgia").
+CONFIDENCE_FEATURES = ("best cosine", "best coverage", "missing specificity")
+CONF_INTERCEPT, CONF_WEIGHTS = -8.0, (20.0, 4.0, -1.5)
+# Platt scaling of that score to P(the first quote answers the question), fitted on the development splits
+# by `python -m bench.calibrate` (docs/QUALITY.md, "Calibrated confidence").
+PLATT_SLOPE, PLATT_INTERCEPT = 0.3319, -3.1540
 # Words rarer than this (Zipf scale, wordfreq) in general English name a specific thing.
 COMMON_ZIPF = 4.5
 # A sentence that opens by pointing back ("It", "This", "However") is quoted with the one before it.
@@ -141,19 +146,16 @@ class Answerer:
     def _is_word(w: str) -> bool:
         return len(w) > 1 and not w.isdigit()
 
+    def answerability(self, query: str, cands: list[_Candidate]) -> float:
+        """The uncalibrated answerability score (higher: more likely the documents answer)."""
+        features = (max(c.dense for c in cands), max(c.coverage for c in cands), self.missing_specificity(query))
+        return CONF_INTERCEPT + sum(w * x for w, x in zip(CONF_WEIGHTS, features, strict=True))
+
     def confidence(self, query: str, cands: list[_Candidate]) -> float:
-        """Estimated probability that the documents answer the question."""
+        """Estimated probability that the first quote answers the question."""
         if not cands:
             return 0.0
-        dense = max(c.dense for c in cands)
-        coverage = max(c.coverage for c in cands)
-        z = (
-            CONF_W_DENSE * (dense - CONF_DENSE_CENTRE)
-            + CONF_W_COVERAGE * coverage
-            - CONF_W_MISSING * self.missing_specificity(query)
-        )
-        # A long question of unknown words drives z far below zero; exp(-z) would overflow.
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return calibrated(self.answerability(query, cands))
 
     def answer(
         self,
@@ -230,6 +232,13 @@ class Answerer:
         if "\n" in between or int(self.s_end[hi]) - int(self.s_start[lo]) > MAX_QUOTE_CHARS:
             return None
         return n
+
+
+def calibrated(score: float) -> float:
+    """An answerability score as a probability (Platt scaling)."""
+    z = PLATT_SLOPE * score + PLATT_INTERCEPT
+    # A long question of unknown words drives z far below zero; exp(-z) would overflow.
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 def _near_duplicate(a: str, b: str) -> bool:

@@ -83,3 +83,11 @@ def test_near_duplicate_quotes():
     assert _near_duplicate(a, a.upper())
     assert not _near_duplicate(a, "Bees dance to show where nectar is.")
     assert _near_duplicate("...", " ... ") and not _near_duplicate("...", "!!!")
+
+
+def test_calibrated_confidence_is_a_rising_probability():
+    from qa.answerer import calibrated
+
+    values = [calibrated(z) for z in (-1e9, -5.0, 0.0, 5.0, 1e9)]
+    assert values == sorted(values) and values[0] >= 0.0 and values[-1] <= 1.0
+    assert values[1] < DECLINE_BELOW < values[3]  # a clearly unanswerable score declines, a clear one answers

@@ -170,3 +170,22 @@ def test_quote_at_1_follows_the_sentence_weights(monkeypatch):
     monkeypatch.setattr(answerer, "W_LEXICAL", 1.0)  # 0.9 + 0.1 < 0.5 + 0.6 and the other way round
     monkeypatch.setattr(answerer, "W_DENSE", 1.0)
     assert tune_quotes.quote_at_1([cases[1]]) == 1.0 and tune_quotes.quote_at_1([cases[0]]) == 0.0
+
+
+def test_calibration_tables_hand_checked():
+    import numpy as np
+
+    from bench.calibrate import Sample, coverage_accuracy, fit, predict, reliability
+
+    p = np.array([0.05, 0.15, 0.55, 0.95])
+    y = np.array([False, True, True, True])
+    assert reliability(p, y, bins=2) == [("0.0-0.5", 2, 0.1, 0.5), ("0.5-1.0", 2, 0.75, 1.0)]
+    rows = coverage_accuracy(p, y, [0.0, 0.1, 0.6])
+    assert rows[0] == (0.0, 1.0, 0.75) and rows[1] == (0.1, 0.75, 1.0) and rows[2][:2] == (0.6, 0.25)
+    # Scores where higher means right more often: the fitted scaling rises with the score.
+    right = [0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 1]  # overlapping classes: a finite fit
+    samples = [Sample(float(s), bool(r), "g") for s, r in zip(range(-6, 7), right, strict=True)]
+    slope, intercept = fit(samples)
+    assert slope > 0
+    fitted = predict(samples, slope, intercept)
+    assert np.all(np.diff(fitted) > 0) and abs(fitted.mean() - np.mean([s.correct for s in samples])) < 0.01

@@ -70,7 +70,10 @@
       figure.append(quote, caption);
       turn.appendChild(figure);
     }
-    turn.appendChild(el("p", "meta", `Confidence ${Math.round(answer.confidence * 100)}%`));
+    // A calibrated probability that the first quote answers (docs/QUALITY.md), not a score out of 100.
+    const meta = el("p", "meta", `Estimated chance the first quote answers: ${Math.round(answer.confidence * 100)}%`);
+    meta.title = "Calibrated on public benchmark questions; see docs/QUALITY.md";
+    turn.appendChild(meta);
     return turn;
   }
 
