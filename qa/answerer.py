@@ -144,7 +144,8 @@ class Answerer:
 
     @staticmethod
     def _is_word(w: str) -> bool:
-        return len(w) > 1 and not w.isdigit()
+        # Numbers, decades and ordinals ("1600s", "19th") name no topic the corpus could lack.
+        return len(w) > 1 and not any(ch.isdigit() for ch in w)
 
     def answerability(self, query: str, cands: list[_Candidate]) -> float:
         """The uncalibrated answerability score (higher: more likely the documents answer)."""

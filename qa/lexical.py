@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import unicodedata
 from pathlib import Path
 
 import bm25s
@@ -15,6 +16,13 @@ K1, B = 0.9, 0.4
 PREFIX = 6
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+def _fold(word: str) -> str:
+    """A word without its accents (combining marks)."""
+    if word.isascii():
+        return word
+    return "".join(ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch))
 
 
 class BM25Index:
@@ -52,12 +60,17 @@ class BM25Index:
         return np.asarray(self.model.get_scores_from_ids(ids), dtype=np.float32)
 
     def knows(self, term: str) -> bool:
-        """Whether a term, or a word sharing its first PREFIX letters ("botulinum"/"botuline"), is indexed."""
+        """Whether a term, or a word sharing its first PREFIX letters ("botulinum"/"botuline"), is indexed.
+
+        Accents are ignored ("Maiziere"/"Maizière"): questions are often typed without them.
+        """
         if term in self.model.vocab_dict:
             return True
         if self._prefixes is None:
-            self._prefixes = {t[:PREFIX] for t in self.model.vocab_dict if len(t) >= PREFIX}
-        return len(term) >= PREFIX and term[:PREFIX] in self._prefixes
+            folded = {_fold(t) for t in self.model.vocab_dict}
+            self._prefixes = folded | {t[:PREFIX] for t in folded if len(t) >= PREFIX}
+        term = _fold(term)
+        return term in self._prefixes or (len(term) >= PREFIX and term[:PREFIX] in self._prefixes)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a term; unseen terms get the highest value."""

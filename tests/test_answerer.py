@@ -91,3 +91,9 @@ def test_calibrated_confidence_is_a_rising_probability():
     values = [calibrated(z) for z in (-1e9, -5.0, 0.0, 5.0, 1e9)]
     assert values == sorted(values) and values[0] >= 0.0 and values[-1] <= 1.0
     assert values[1] < DECLINE_BELOW < values[3]  # a clearly unanswerable score declines, a clear one answers
+
+
+def test_numbers_decades_and_ordinals_are_not_missing_topics(service):
+    answerer = service.load().answerer
+    assert answerer.missing_specificity("What happened in the 1600s and the 19th century?") == 0.0
+    assert answerer.missing_specificity("What causes trigeminal neuralgia?") > 0.0

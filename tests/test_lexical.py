@@ -49,3 +49,10 @@ def test_save_and_load_give_the_same_scores(index, tmp_path):
     assert np.allclose(loaded.scores(query), index.scores(query))
     assert loaded.num_docs == index.num_docs
     assert loaded.idf("len") == pytest.approx(index.idf("len"))
+
+
+def test_knows_matches_whole_terms_six_letter_prefixes_and_ignores_accents():
+    index = BM25Index.build([terms("Botuline toxin and the Maizière cabinet met in Zürich")])
+    assert index.knows("toxin") and index.knows("botulinum")  # "botuli" prefix
+    assert index.knows("maiziere") and index.knows("zurich")  # typed without accents
+    assert not index.knows("migraine") and not index.knows("bot")
