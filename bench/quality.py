@@ -39,10 +39,10 @@ def _section(title: str, command: str, parts: list[str]) -> str:
 
 
 def run_scifact(emb: CachingEmbedder, split: str, quick: bool, root: Path, whole: bool = False) -> str:
-    """SciFact nDCG@10 / Recall@100, on ~500-character passages (and on whole abstracts when asked)."""
+    """SciFact nDCG@10 / Recall@100 on the product's passages (and on whole abstracts when asked)."""
     bench = load_scifact(root, "train" if split == "dev" else "test")
     if quick:
-        bench = _subset_scifact(bench, 50, 300)
+        bench = _subset_scifact(bench, 40, 200)
     parts = []
     variants = [("passages (product default)", None), ("whole abstracts", WHOLE_ABSTRACT_CHARS)]
     for label, max_chars in variants[: 2 if whole else 1]:
