@@ -16,10 +16,8 @@ import numpy as np
 from qa import __version__
 from qa.config import Settings
 from qa.corpus import Problem, list_files, read_document, sha256_bytes
-from qa.dense import DenseIndex
 from qa.embedder import Embedder, bundled_model_path, weights_fingerprint
 from qa.errors import CorpusError, QAError
-from qa.lexical import BM25Index
 from qa.passages import chunk_document
 from qa.sentences import SentenceSplitter, params_from_dict, params_to_dict, train_params
 from qa.store import ARRAY_NAMES, IndexData, build_lock, check_files, read_index, read_manifest, recover, write_index
@@ -160,6 +158,10 @@ def build_index(
             _fill_counts(report, manifest)  # nothing to do: the model is not even loaded
             report.seconds = time.monotonic() - started
             return report
+        # FAISS and bm25s are imported only when there is work to do (a no-change build ends above).
+        from qa.dense import DenseIndex
+        from qa.lexical import BM25Index
+
         old = None if rebuild else _read_old(settings, manifest)
         # Vectors are cached by their exact text, so any old index of the same model can lend them.
         same_model = old is not None and old.manifest["settings"]["model"] == key["model"]

@@ -120,3 +120,13 @@ def test_service_sees_a_rebuilt_index(service, corpus_dir):
 
 def test_model_identity_of_an_injected_embedder(service):
     assert service.model_identity() == {"name": "hash-256", "path": "", "fingerprint": "hash-256"}
+
+
+def test_loading_the_index_makes_the_stemmer_so_the_first_question_does_not(corpus_dir, tmp_path):
+    from qa.terms import load_stemmer
+
+    service = make_service(corpus_dir, tmp_path / "index")
+    service.build()
+    load_stemmer.cache_clear()
+    service.load()
+    assert load_stemmer.cache_info().currsize == 1
