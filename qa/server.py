@@ -40,8 +40,10 @@ class _Gunicorn(BaseApplication):
     def load(self):
         # Runs in each worker after the fork: every worker loads the model and index once, for itself.
         configure_logging()
-        limit_threads(worker_threads(self.options["workers"]))
-        return create_app({"QA_SETTINGS": self.settings})
+        threads = worker_threads(self.options["workers"])
+        limit_threads(threads)
+        # As many questions encoded at once as the worker has torch threads; the other request threads wait.
+        return create_app({"QA_SETTINGS": self.settings, "ENCODE_SLOTS": threads})
 
 
 def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from dataclasses import dataclass, replace
@@ -92,12 +93,25 @@ def validate_k(k: object, limit: int) -> int:
 class QAService:
     """Answers questions from the index; loads the model and index once and reloads when the index changes."""
 
-    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, embedder: Embedder | None = None, encode_slots: int | None = None
+    ) -> None:
         self.settings = settings or Settings.from_env()
         self._embedder = embedder
         self._loaded: _Loaded | None = None
         self._lock = threading.RLock()
         self._reload_lock = threading.Lock()
+        self.limit_encodes(encode_slots)
+
+    def limit_encodes(self, slots: int | None) -> None:
+        """Let at most `slots` questions be encoded at once (None: no limit).
+
+        A served worker gets as many slots as its torch threads: its request threads then queue for the
+        model instead of running more encodes than the worker has cores, where OpenMP threads spin-wait
+        for one another and every encode slows down. Index builds are not limited.
+        """
+        self.encode_slots = slots
+        self._encode_gate = threading.BoundedSemaphore(slots) if slots else contextlib.nullcontext()
 
     @property
     def embedder(self) -> Embedder:
@@ -217,7 +231,10 @@ class QAService:
         """The search query for a question in its conversation, its vector and terms, and the k best passages."""
         mode = self._mode(mode)
         search_query = resolve(text, history)
-        vector = self.embedder.encode([search_query])[0] if need_vector or mode != "bm25" else None
+        vector = None
+        if need_vector or mode != "bm25":
+            with self._encode_gate:
+                vector = self.embedder.encode([search_query])[0]
         query_terms = terms(search_query)
         return search_query, vector, query_terms, loaded.retriever.search(vector, query_terms, k=k, mode=mode)
 

@@ -296,3 +296,12 @@ def test_a_reindex_while_questions_are_asked_loses_no_request(app):
     assert results
     assert {status for status, _ in results} == {200}
     assert {version for _, version in results} <= versions
+
+
+def test_the_app_passes_its_encode_slots_to_the_service_it_makes(tmp_path):
+    from qa.config import Settings
+
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    limited = create_app({"QA_SETTINGS": settings, "ENCODE_SLOTS": 1, "WARM_UP": False})
+    assert limited.extensions["qa"].encode_slots == 1
+    assert create_app({"QA_SETTINGS": settings, "WARM_UP": False}).extensions["qa"].encode_slots is None
