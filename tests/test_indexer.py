@@ -6,6 +6,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa.embedder import HashEmbedder
@@ -248,3 +249,17 @@ def test_titles_go_on_passages_only_where_they_tell_documents_apart(tmp_path):
     assert not titled[by_id["long.txt"]] and titled[by_id["short.txt"]]
     last_long = int((data.arrays["p_doc"] == by_id["long.txt"]).nonzero()[0][-1])
     assert not _passage_lexical_text(data, last_long, titled).startswith("Lighthouses")
+
+
+def test_a_build_embeds_in_batches_and_gives_the_same_index(corpus_dir, tmp_path, monkeypatch):
+    whole = HashEmbedder()
+    build(corpus_dir, tmp_path / "whole", whole)
+    assert whole.calls == 1
+    monkeypatch.setattr("qa.vectors.EMBED_BATCH", 5)
+    batched = HashEmbedder()
+    report = build(corpus_dir, tmp_path / "batched", batched)
+    assert batched.calls == -(-report.embedded // 5) > 1 and batched.texts_encoded == report.embedded
+    a, b = read_index(tmp_path / "whole"), read_index(tmp_path / "batched")
+    assert np.array_equal(a.passage_vectors, b.passage_vectors)
+    assert np.array_equal(a.sentence_vectors, b.sentence_vectors)
+    assert a.index_version == b.index_version
