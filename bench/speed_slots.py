@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from bench.speed_corpus import questions, write_corpus
 from bench.speed_load import bare_encode_rate, load_test
-from bench.speed_server import serve
+from bench.speed_server import cpu_ticks, serve
 from bench.speed_stats import ratio
 from qa.config import Settings
 from qa.service import QAService
@@ -46,8 +47,14 @@ def main(argv: list[str] | None = None) -> int:
             bare = bare_encode_rate(qs, workers, threads_per_process(workers), args.seconds)
             row = {"bare_per_s": round(bare, 1)}
             for name, served in servers.items():
+                pids = served.worker_pids()
+                before, started = [cpu_ticks(pid) for pid in pids], time.perf_counter()
                 run = load_test(served.port, qs, args.concurrency, args.seconds)
+                elapsed = time.perf_counter() - started
+                cpu = [(cpu_ticks(pid) - b) / 100 for pid, b in zip(pids, before, strict=True)]  # 100 ticks/s
                 row[name] = {
+                    "worker_cpu_share": [round(c / elapsed, 2) for c in cpu],  # of one core, per worker
+                    "cpu_ms_per_request": round(1000 * sum(cpu) / max(1, run["requests_per_s"] * args.seconds), 1),
                     "requests_per_s": round(run["requests_per_s"], 1),
                     "vs_bare": ratio(run["requests_per_s"], bare),
                     "p50_ms": run.get("latency_ms", {}).get("p50"),
@@ -60,10 +67,14 @@ def main(argv: list[str] | None = None) -> int:
         for served in servers.values():
             served.stop()
     print(f"concurrency {args.concurrency}, {workers} workers, {args.seconds:g} s per load")
-    print("| round | bare encode /s | with slots req/s (x bare, p50 ms) | no limit req/s (x bare, p50 ms) |")
+    print("| round | bare encode /s | with slots: req/s (x bare), p50 ms, worker CPU | no limit: the same |")
     print("|---|---|---|---|")
     for i, r in enumerate(rounds, 1):
-        cells = [f"{r[n]['requests_per_s']} ({r[n]['vs_bare']}x, {r[n]['p50_ms']})" for n in servers]
+        cells = [
+            f"{r[n]['requests_per_s']} ({r[n]['vs_bare']}x), {r[n]['p50_ms']} ms, {r[n]['worker_cpu_share']}"
+            f" ({r[n]['cpu_ms_per_request']} ms/request)"
+            for n in servers
+        ]
         print(f"| {i} | {r['bare_per_s']} | {cells[0]} | {cells[1]} |")
     return 0
 
