@@ -263,3 +263,23 @@ def test_a_build_embeds_in_batches_and_gives_the_same_index(corpus_dir, tmp_path
     assert np.array_equal(a.passage_vectors, b.passage_vectors)
     assert np.array_equal(a.sentence_vectors, b.sentence_vectors)
     assert a.index_version == b.index_version
+
+
+def test_a_build_whose_model_fails_midway_leaves_the_old_index_and_no_temp_folder(corpus_dir, tmp_path, monkeypatch):
+    index = tmp_path / "index"
+    first = build(corpus_dir, index, HashEmbedder())
+    before = {p.relative_to(index): p.read_bytes() for p in index.rglob("*") if p.is_file()}
+    (corpus_dir / "tides.txt").write_text(NEW_DOC * 3)
+    monkeypatch.setattr("qa.vectors.EMBED_BATCH", 2)
+
+    class FailsOnSecondBatch(HashEmbedder):
+        def encode(self, texts, batch_size=64, progress=False):
+            if self.calls == 1:
+                raise RuntimeError("out of memory")
+            return super().encode(texts, batch_size, progress)
+
+    with pytest.raises(RuntimeError, match="out of memory"):
+        build(corpus_dir, index, FailsOnSecondBatch(), rebuild=True)
+    assert {p.relative_to(index): p.read_bytes() for p in index.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".index.") and p.is_dir()) == []
+    assert read_index(index).index_version == first.index_version
