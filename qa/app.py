@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app; config may hold QA_SERVICE, QA_SETTINGS, ADMIN_TOKEN, EXAMPLES, WARM_UP, RATE_LIMIT..."""
+    """Build the app; config may hold QA_SERVICE, QA_SETTINGS, ENCODE_SLOTS, ADMIN_TOKEN, EXAMPLES, WARM_UP..."""
     # Defaults come from the environment: QA_ADMIN_TOKEN, QA_EXAMPLES ("question one|question two"),
     # QA_RATE_LIMIT (questions a minute per client address; 0 turns it off) and QA_LOG_QUESTIONS.
     app = Flask(__name__, template_folder=str(WEB_DIR / "templates"), static_folder=str(WEB_DIR / "static"))
@@ -61,7 +61,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     app.json.sort_keys = False  # answers keep the documented field order
     app.url_map.merge_slashes = False  # "//" would redirect with an HTML body; here it is simply not found
-    qa_service = app.config.get("QA_SERVICE") or QAService(app.config.get("QA_SETTINGS") or Settings.from_env())
+    qa_service = app.config.get("QA_SERVICE") or QAService(
+        app.config.get("QA_SETTINGS") or Settings.from_env(), encode_slots=app.config.get("ENCODE_SLOTS")
+    )
     app.extensions["qa"] = qa_service
 
     from qa import api, observe, web

@@ -16,14 +16,24 @@ import numpy as np
 from qa import __version__
 from qa.config import Settings
 from qa.corpus import Problem, list_files, read_document, sha256_bytes
-from qa.dense import DenseIndex
 from qa.embedder import Embedder, bundled_model_path, weights_fingerprint
 from qa.errors import CorpusError, QAError
-from qa.lexical import BM25Index
 from qa.passages import chunk_document
 from qa.sentences import SentenceSplitter, params_from_dict, params_to_dict, train_params
-from qa.store import ARRAY_NAMES, IndexData, build_lock, check_files, read_index, read_manifest, recover, write_index
+from qa.store import (
+    ARRAY_NAMES,
+    PASSAGE_VECTORS,
+    SENTENCE_VECTORS,
+    IndexData,
+    IndexWriter,
+    build_lock,
+    check_files,
+    read_index,
+    read_manifest,
+    recover,
+)
 from qa.terms import terms
+from qa.vectors import VectorFiller
 
 DENSE_FILE = "dense.faiss"
 BM25_DIR = "bm25"
@@ -160,6 +170,10 @@ def build_index(
             _fill_counts(report, manifest)  # nothing to do: the model is not even loaded
             report.seconds = time.monotonic() - started
             return report
+        # FAISS and bm25s are imported only when there is work to do (a no-change build ends above).
+        from qa.dense import DenseIndex
+        from qa.lexical import BM25Index
+
         old = None if rebuild else _read_old(settings, manifest)
         # Vectors are cached by their exact text, so any old index of the same model can lend them.
         same_model = old is not None and old.manifest["settings"]["model"] == key["model"]
@@ -198,15 +212,27 @@ def build_index(
         if not docs:
             raise CorpusError(_empty_message(corpus_dir, problems))
         ordered = [docs[d] for d in sorted(docs)]
-        report.embedded = _embed_missing(ordered, embedder_factory, old_docs.values(), progress)
-        data = _assemble(ordered, model, key, params_to_dict(params))
-        titled = _titled_documents(data)
-        bm25 = BM25Index.build(
-            [terms(_passage_lexical_text(data, i, titled)) for i in range(len(data.passage_vectors))]
-        )
-        dense = DenseIndex.build(data.passage_vectors)
-        data.manifest["dense_index"] = dense.kind
-        write_index(data, settings.index_dir, {DENSE_FILE: dense.save, BM25_DIR: bm25.save})
+        # The vector files are filled in place in the new index's folder; the old index stays as it is.
+        with IndexWriter(settings.index_dir) as writer:
+            rows = sum(len(d.passages) for d in ordered), sum(len(d.sentences) for d in ordered)
+            filler = VectorFiller(
+                lambda dim: (
+                    writer.vectors(PASSAGE_VECTORS, rows[0], dim),
+                    writer.vectors(SENTENCE_VECTORS, rows[1], dim),
+                ),
+                embedder_factory,
+                progress,
+            )
+            report.embedded = _fill_vectors(ordered, filler, old_docs.values())
+            data = _assemble(ordered, model, key, params_to_dict(params), filler.outputs())
+            titled = _titled_documents(data)
+            bm25 = BM25Index.build(
+                [terms(_passage_lexical_text(data, i, titled)) for i in range(len(data.passage_vectors))]
+            )
+            dense = DenseIndex.create(data.passage_vectors.shape[1], len(data.passage_vectors))
+            dense.add(data.passage_vectors)
+            data.manifest["dense_index"] = dense.kind
+            writer.commit(data, {DENSE_FILE: dense.save, BM25_DIR: bm25.save})
         report.wrote_index = True
         _fill_counts(report, data.manifest)
         report.seconds = time.monotonic() - started
@@ -239,39 +265,24 @@ def _read_old(settings: Settings, manifest: dict | None) -> IndexData | None:
     if manifest is None:
         return None
     try:
-        return read_index(settings.index_dir)
+        return read_index(settings.index_dir, mmap_vectors=True)  # copied from in slices, never read whole
     except QAError:
         return None
 
 
-def _text_key(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
-def _embed_missing(docs: list[_Doc], embedder_factory, known: Iterable[_Doc], progress: bool) -> int:
-    """Fill vectors for documents that lack them, embedding only texts not among the `known` documents."""
-    cache: dict[bytes, np.ndarray] = {}
-    for d in known:
-        for texts, vectors in zip(_texts(d), (d.p_vectors, d.s_vectors), strict=True):
-            cache.update(zip(map(_text_key, texts), vectors, strict=True))
-    todo: dict[bytes, str] = {}
+def _fill_vectors(docs: list[_Doc], filler: VectorFiller, known: Iterable[_Doc]) -> int:
+    """Write every document's vectors in order, embedding only texts not among the `known` documents'."""
+    if any(d.p_vectors is None for d in docs):
+        for d in known:
+            filler.remember(_texts(d), (d.p_vectors, d.s_vectors))
+    p_row = s_row = 0
     for d in docs:
         if d.p_vectors is None:
-            for text in (t for group in _texts(d) for t in group):
-                key = _text_key(text)
-                if key not in cache:
-                    todo[key] = text
-    if todo:
-        embedder = embedder_factory()
-        vectors = embedder.encode(list(todo.values()), progress=progress)
-        cache.update(zip(todo.keys(), vectors, strict=True))
-    dim = next(iter(cache.values())).shape[0] if cache else embedder_factory().dimension
-    for d in docs:
-        if d.p_vectors is None:
-            p_texts, s_texts = _texts(d)
-            d.p_vectors = np.array([cache[_text_key(t)] for t in p_texts], dtype=np.float32).reshape(-1, dim)
-            d.s_vectors = np.array([cache[_text_key(t)] for t in s_texts], dtype=np.float32).reshape(-1, dim)
-    return len(todo)
+            filler.fill((p_row, s_row), _texts(d))
+        else:
+            filler.copy((p_row, s_row), (d.p_vectors, d.s_vectors))
+        p_row, s_row = p_row + len(d.passages), s_row + len(d.sentences)
+    return filler.finish()
 
 
 def _texts(d: _Doc) -> tuple[list[str], list[str]]:
@@ -283,8 +294,10 @@ def _texts(d: _Doc) -> tuple[list[str], list[str]]:
     )
 
 
-def _assemble(docs: list[_Doc], model: dict, key: dict, punkt: dict) -> IndexData:
-    """One IndexData from per-document pieces, in doc_id order."""
+def _assemble(
+    docs: list[_Doc], model: dict, key: dict, punkt: dict, vectors: tuple[np.ndarray, np.ndarray]
+) -> IndexData:
+    """One IndexData from per-document pieces in doc_id order, and their passage and sentence vectors."""
     sections: dict[str, int] = {}
     sec_id = lambda s: -1 if s is None else sections.setdefault(s, len(sections))
     cols: dict[str, list[int]] = {name: [] for name in ARRAY_NAMES}
@@ -302,9 +315,8 @@ def _assemble(docs: list[_Doc], model: dict, key: dict, punkt: dict) -> IndexDat
         name: np.array(values, dtype=np.int64 if name.endswith(("start", "end")) else np.int32)
         for name, values in cols.items()
     }
-    dim = docs[0].p_vectors.shape[1]
-    p_vectors = np.concatenate([d.p_vectors for d in docs]) if docs else np.zeros((0, dim), np.float32)
-    s_vectors = np.concatenate([d.s_vectors for d in docs]) if docs else np.zeros((0, dim), np.float32)
+    p_vectors, s_vectors = vectors
+    dim = p_vectors.shape[1]
     doc_hashes = {
         d.record["doc_id"]: {
             "sha256": d.record["sha256"],

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qa.config import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP
 from qa.corpus import Document, heading_text
 from qa.sentences import SentenceSplitter
 
-# Chosen with `qa eval` on the dev set; see docs/DESIGN.md (800 chars stays inside MiniLM's 256-token window).
-DEFAULT_MAX_CHARS = 800
-DEFAULT_OVERLAP = 1
+__all__ = ["DEFAULT_MAX_CHARS", "DEFAULT_OVERLAP", "Passage", "Sentence", "chunk_document"]
 
 
 @dataclass

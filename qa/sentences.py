@@ -1,12 +1,18 @@
-"""Sentence splitting: NLTK Punkt trained on the corpus itself, plus a list of common abbreviations."""
+"""Sentence splitting: NLTK Punkt trained on the corpus itself, plus a list of common abbreviations.
+
+NLTK is imported when a splitter is made or trained, not with this module: importing it takes about a
+second (it pulls in SciPy and scikit-learn), which a `qa build` with nothing to do must not pay.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer, PunktTrainer
+if TYPE_CHECKING:
+    from nltk.tokenize.punkt import PunktParameters
 
 # Punkt learns abbreviations from the corpus; these are known up front because a small corpus
 # may use them too rarely to learn.
@@ -31,6 +37,8 @@ TRAIN_CHARS = 5_000_000
 
 def train_params(texts: Iterable[str]) -> PunktParameters:
     """Punkt parameters learned from the given texts, with the abbreviation list added."""
+    from nltk.tokenize.punkt import PunktTrainer
+
     trainer = PunktTrainer()
     budget = TRAIN_CHARS
     for text in texts:
@@ -58,6 +66,8 @@ def params_to_dict(params: PunktParameters) -> dict:
 
 def params_from_dict(data: dict) -> PunktParameters:
     """Punkt parameters from params_to_dict output."""
+    from nltk.tokenize.punkt import PunktParameters
+
     params = PunktParameters()
     params.abbrev_types = set(data["abbrev_types"])
     params.collocations = {tuple(pair) for pair in data["collocations"]}
@@ -70,6 +80,8 @@ class SentenceSplitter:
     """Splits a span of text into sentence spans (absolute offsets)."""
 
     def __init__(self, params: PunktParameters | None = None) -> None:
+        from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
         if params is None:
             params = PunktParameters()
             params.abbrev_types.update(ABBREVIATIONS)

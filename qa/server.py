@@ -18,7 +18,7 @@ from qa.errors import QAError
 from qa.metrics import enable_multiprocess, worker_exited
 from qa.observe import configure_logging
 from qa.service import QAService
-from qa.threads import limit_threads, worker_threads
+from qa.threads import encode_slots, limit_threads, worker_threads
 
 
 def run_development(service: QAService, host: str, port: int) -> None:
@@ -40,8 +40,10 @@ class _Gunicorn(BaseApplication):
     def load(self):
         # Runs in each worker after the fork: every worker loads the model and index once, for itself.
         configure_logging()
-        limit_threads(worker_threads(self.options["workers"]))
-        return create_app({"QA_SETTINGS": self.settings})
+        threads = worker_threads(self.options["workers"])
+        limit_threads(threads)
+        # As many questions encoded at once as the worker has torch threads; the other request threads wait.
+        return create_app({"QA_SETTINGS": self.settings, "ENCODE_SLOTS": encode_slots(threads)})
 
 
 def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:

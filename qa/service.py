@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from qa.answerer import Answer, Answerer
 from qa.config import MODES, Settings
 from qa.embedder import Embedder, SentenceTransformerEmbedder
 from qa.errors import IndexNotFound, IndexUnusable, QAError
 from qa.indexer import BuildReport, build_index, model_identity
 from qa.query import resolve
-from qa.retriever import Hit, Retriever
 from qa.store import MANIFEST, REBUILD_HINT
-from qa.terms import terms
+from qa.terms import load_stemmer, terms
+
+if TYPE_CHECKING:  # FAISS and bm25s come with them; a `qa build` with nothing to do never needs them
+    import numpy as np
+
+    from qa.answerer import Answer, Answerer
+    from qa.retriever import Hit, Retriever
 
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_TURNS = 20
@@ -89,12 +93,25 @@ def validate_k(k: object, limit: int) -> int:
 class QAService:
     """Answers questions from the index; loads the model and index once and reloads when the index changes."""
 
-    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, embedder: Embedder | None = None, encode_slots: int | None = None
+    ) -> None:
         self.settings = settings or Settings.from_env()
         self._embedder = embedder
         self._loaded: _Loaded | None = None
         self._lock = threading.RLock()
         self._reload_lock = threading.Lock()
+        self.limit_encodes(encode_slots)
+
+    def limit_encodes(self, slots: int | None) -> None:
+        """Let at most `slots` questions be encoded at once (None: no limit).
+
+        A served worker gets as many slots as its torch threads: its request threads then queue for the
+        model instead of running more encodes than the worker has cores, where OpenMP threads spin-wait
+        for one another and every encode slows down. Index builds are not limited.
+        """
+        self.encode_slots = slots
+        self._encode_gate = threading.BoundedSemaphore(slots) if slots else contextlib.nullcontext()
 
     @property
     def embedder(self) -> Embedder:
@@ -143,6 +160,9 @@ class QAService:
                     f"the index was built with model {built_with['name']} ({built_with['fingerprint']}) but "
                     f"the configured model is {self.model_identity()['name']}; {REBUILD_HINT}"
                 )
+            from qa.answerer import Answerer
+
+            load_stemmer()  # NLTK is read here rather than during the first question
             self._loaded = _Loaded(retriever, Answerer(retriever), stamp)
             return self._loaded
         finally:
@@ -155,6 +175,8 @@ class QAService:
 
     def _open(self, loaded: _Loaded | None) -> tuple[Retriever | None, tuple]:
         """Read the index whole from one build: a read that a swap overlapped is read again."""
+        from qa.retriever import Retriever
+
         for _ in range(READ_TRIES):
             stamp = self._stamp()
             try:
@@ -209,7 +231,10 @@ class QAService:
         """The search query for a question in its conversation, its vector and terms, and the k best passages."""
         mode = self._mode(mode)
         search_query = resolve(text, history)
-        vector = self.embedder.encode([search_query])[0] if need_vector or mode != "bm25" else None
+        vector = None
+        if need_vector or mode != "bm25":
+            with self._encode_gate:
+                vector = self.embedder.encode([search_query])[0]
         query_terms = terms(search_query)
         return search_query, vector, query_terms, loaded.retriever.search(vector, query_terms, k=k, mode=mode)
 

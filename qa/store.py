@@ -70,37 +70,74 @@ def _write_file(path: Path, write) -> None:
 
 def write_index(data: IndexData, index_dir: Path, savers: dict[str, Callable[[Path], None]] | None = None) -> None:
     """Write data to a temporary folder beside index_dir, then swap it in with one rename."""
-    index_dir = Path(index_dir)
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
-    try:
-        docs = b"".join(json.dumps(d, ensure_ascii=False).encode() + b"\n" for d in data.documents)
-        _write_file(tmp / DOCUMENTS, lambda fh: fh.write(docs))
-        _write_file(tmp / ARRAYS, lambda fh: np.savez(fh, **{k: data.arrays[k] for k in ARRAY_NAMES}))
-        _write_file(tmp / SECTIONS, lambda fh: fh.write(json.dumps(data.sections, ensure_ascii=False).encode()))
-        _write_file(tmp / PASSAGE_VECTORS, lambda fh: np.save(fh, data.passage_vectors))
-        _write_file(tmp / SENTENCE_VECTORS, lambda fh: np.save(fh, data.sentence_vectors))
-        _write_file(tmp / PUNKT, lambda fh: fh.write(json.dumps(data.punkt).encode()))
-        for name, save in (savers or {}).items():
-            save(tmp / name)  # writers of their own formats (FAISS, bm25s) take a path
-        files = sorted(p for p in tmp.rglob("*") if p.is_file())
-        for path in files:
-            with open(path, "rb") as fh:
-                os.fsync(fh.fileno())
-        names = {p: p.relative_to(tmp).as_posix() for p in files}
-        manifest = dict(
-            data.manifest,
-            files={name: p.stat().st_size for p, name in names.items()},
-            sha256={name: file_sha256(p) for p, name in names.items()},
-        )
-        # The manifest goes last: a folder without one is never mistaken for an index.
-        _write_file(tmp / MANIFEST, lambda fh: fh.write(json.dumps(manifest, indent=2).encode()))
-        data.manifest = manifest
-        _fsync_dir(tmp)
-        _swap_in(tmp, index_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with IndexWriter(index_dir) as writer:
+        writer.commit(data, savers)
+
+
+class IndexWriter:
+    """A new index being written in a temporary folder beside index_dir; commit() swaps it in.
+
+    Leaving the `with` block without commit(), or by an exception, removes the folder: the index at
+    index_dir is untouched until the swap. vectors() lets a build fill the vector files in place.
+    """
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = Path(index_dir)
+        self.index_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.index_dir.name}.tmp-", dir=self.index_dir.parent))
+        self._mapped: dict[str, np.ndarray] = {}
+        self._done = False
+
+    def __enter__(self) -> IndexWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self._done:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def vectors(self, name: str, rows: int, dim: int) -> np.ndarray:
+        """A writable, memory-mapped float32 array that becomes the .npy file `name` of the new index."""
+        array = np.lib.format.open_memmap(self.tmp / name, mode="w+", dtype=np.float32, shape=(rows, dim))
+        self._mapped[name] = array
+        return array
+
+    def commit(self, data: IndexData, savers: dict[str, Callable[[Path], None]] | None = None) -> None:
+        """Write the rest of `data`, the manifest last, and swap the folder in for index_dir."""
+        tmp = self.tmp
+        try:
+            docs = b"".join(json.dumps(d, ensure_ascii=False).encode() + b"\n" for d in data.documents)
+            _write_file(tmp / DOCUMENTS, lambda fh: fh.write(docs))
+            _write_file(tmp / ARRAYS, lambda fh: np.savez(fh, **{k: data.arrays[k] for k in ARRAY_NAMES}))
+            _write_file(tmp / SECTIONS, lambda fh: fh.write(json.dumps(data.sections, ensure_ascii=False).encode()))
+            for name, array in ((PASSAGE_VECTORS, data.passage_vectors), (SENTENCE_VECTORS, data.sentence_vectors)):
+                if name in self._mapped:
+                    if array is not self._mapped[name]:
+                        raise ValueError(f"{name} was mapped by vectors() but the data holds another array")
+                    array.flush()  # written in place; fsynced with the other files below
+                else:
+                    _write_file(tmp / name, lambda fh, array=array: np.save(fh, array))
+            _write_file(tmp / PUNKT, lambda fh: fh.write(json.dumps(data.punkt).encode()))
+            for name, save in (savers or {}).items():
+                save(tmp / name)  # writers of their own formats (FAISS, bm25s) take a path
+            files = sorted(p for p in tmp.rglob("*") if p.is_file())
+            for path in files:
+                with open(path, "rb") as fh:
+                    os.fsync(fh.fileno())
+            names = {p: p.relative_to(tmp).as_posix() for p in files}
+            manifest = dict(
+                data.manifest,
+                files={name: p.stat().st_size for p, name in names.items()},
+                sha256={name: file_sha256(p) for p, name in names.items()},
+            )
+            # The manifest goes last: a folder without one is never mistaken for an index.
+            _write_file(tmp / MANIFEST, lambda fh: fh.write(json.dumps(manifest, indent=2).encode()))
+            data.manifest = manifest
+            _fsync_dir(tmp)
+            _swap_in(tmp, self.index_dir)
+            self._done = True
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
 
 def _rename_exchange(a: Path, b: Path) -> bool:
@@ -223,19 +260,22 @@ def check_files(index_dir: Path, manifest: dict) -> None:
             raise IndexUnusable(f"index file {path} is damaged (its SHA-256 does not match); {REBUILD_HINT}")
 
 
-def _load_vectors(path: Path) -> np.ndarray:
-    """Vectors read into memory, or memory-mapped when large.
+def _load_vectors(path: Path, mmap: bool) -> np.ndarray:
+    """Vectors read into memory, or memory-mapped when large (or when `mmap`).
 
     A mapped file is shared by all worker processes, but a file damaged in place under a mapping
     kills the process (SIGBUS), so only files where the memory saved matters are mapped.
     """
-    if path.stat().st_size >= MMAP_MIN_BYTES:
+    if mmap or path.stat().st_size >= MMAP_MIN_BYTES:
         return np.load(path, mmap_mode="r").view(np.ndarray)
     return np.load(path)
 
 
-def read_index(index_dir: Path) -> IndexData:
-    """Load the index at index_dir, checking the manifest and the size of every file."""
+def read_index(index_dir: Path, mmap_vectors: bool = False) -> IndexData:
+    """Load the index at index_dir, checking the manifest and the size and SHA-256 of every file.
+
+    mmap_vectors maps the vector files whatever their size (a build copies from them in slices).
+    """
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
     check_files(index_dir, manifest)
@@ -250,9 +290,9 @@ def read_index(index_dir: Path) -> IndexData:
         current = index_dir / SECTIONS
         sections = json.loads(current.read_text(encoding="utf-8"))
         current = index_dir / PASSAGE_VECTORS
-        passage_vectors = _load_vectors(current)
+        passage_vectors = _load_vectors(current, mmap_vectors)
         current = index_dir / SENTENCE_VECTORS
-        sentence_vectors = _load_vectors(current)
+        sentence_vectors = _load_vectors(current, mmap_vectors)
         current = index_dir / PUNKT
         punkt = json.loads(current.read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, EOFError) as exc:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-
-from nltk.stem.snowball import SnowballStemmer
+from functools import cache, lru_cache
 
 _TOKEN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
-_STEMMER = SnowballStemmer("english")
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are aren't as at be because been before being below
@@ -26,10 +23,19 @@ STOPWORDS = frozenset(
 QUESTION_WORDS = frozenset("what which who whom whose when where why how does do did is are can could".split())
 
 
+@cache
+def load_stemmer():
+    """The Snowball stemmer, made on first use: importing NLTK takes about a second, which a no-change
+    `qa build` must not pay (a served worker calls this when it loads the index, not on a question)."""
+    from nltk.stem.snowball import SnowballStemmer
+
+    return SnowballStemmer("english")
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """Snowball stem of a lower-case word (cached: corpora repeat words)."""
-    return _STEMMER.stem(word)
+    return load_stemmer().stem(word)
 
 
 def words(text: str) -> list[str]:

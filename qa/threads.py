@@ -23,6 +23,14 @@ def worker_threads(workers: int) -> int:
     return int(os.environ.get("QA_THREADS") or 0) or threads_per_process(workers)
 
 
+def encode_slots(threads: int) -> int | None:
+    """Questions a serving worker encodes at once: QA_ENCODE_SLOTS if set (0: no limit), else its torch threads."""
+    raw = os.environ.get("QA_ENCODE_SLOTS")
+    if raw not in (None, ""):
+        return int(raw) or None
+    return threads
+
+
 def limit_threads(threads: int) -> None:
     """Cap torch's and FAISS's intra-op threads (OpenMP spin-waits make oversubscription costly)."""
     import faiss

@@ -307,3 +307,12 @@ def test_question_schema_pattern_agrees_with_the_service_on_blank_text():
     pattern = re.compile(NOT_BLANK)
     # Every code point: the schema calls a one-character question blank exactly when the service would.
     assert all(bool(pattern.match(chr(c))) != chr(c).isspace() for c in range(sys.maxunicode + 1))
+
+
+def test_the_app_passes_its_encode_slots_to_the_service_it_makes(tmp_path):
+    from qa.config import Settings
+
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    limited = create_app({"QA_SETTINGS": settings, "ENCODE_SLOTS": 1, "WARM_UP": False})
+    assert limited.extensions["qa"].encode_slots == 1
+    assert create_app({"QA_SETTINGS": settings, "WARM_UP": False}).extensions["qa"].encode_slots is None

@@ -63,3 +63,13 @@ def test_save_and_load_round_trip(tmp_path, exact_limit):
     assert loaded.kind == index.kind
     query = vectors[7]
     assert loaded.search(query, 5)[1].tolist() == index.search(query, 5)[1].tolist()
+
+
+def test_hnsw_searches_with_the_configured_ef_after_a_save_and_load(tmp_path):
+    from qa.dense import HNSW_EF_SEARCH
+
+    index = DenseIndex.build(unit_vectors(300, 16, seed=6), exact_limit=100)
+    index.save(tmp_path / "dense.faiss")
+    loaded = DenseIndex.load(tmp_path / "dense.faiss")
+    assert loaded.kind == "hnsw"
+    assert index.index.hnsw.efSearch == loaded.index.hnsw.efSearch == HNSW_EF_SEARCH >= 1024

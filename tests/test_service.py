@@ -1,5 +1,7 @@
 """QAService: validation, ask/search/document/info, model checks, reloading and building on demand."""
 
+import threading
+
 import pytest
 
 from qa.embedder import HashEmbedder
@@ -120,3 +122,74 @@ def test_service_sees_a_rebuilt_index(service, corpus_dir):
 
 def test_model_identity_of_an_injected_embedder(service):
     assert service.model_identity() == {"name": "hash-256", "path": "", "fingerprint": "hash-256"}
+
+
+def test_loading_the_index_makes_the_stemmer_so_the_first_question_does_not(corpus_dir, tmp_path):
+    from qa.terms import load_stemmer
+
+    service = make_service(corpus_dir, tmp_path / "index")
+    service.build()
+    load_stemmer.cache_clear()
+    service.load()
+    assert load_stemmer.cache_info().currsize == 1
+
+
+class GatedEmbedder(HashEmbedder):
+    """Counts encodes running at once; once `hold` is set, each waits for `gate` before finishing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hold = False
+        self.gate = threading.Event()
+        self.changed = threading.Condition()
+        self.active = self.most_active = 0
+
+    def encode(self, texts, batch_size=64, progress=False):
+        with self.changed:
+            self.active += 1
+            self.most_active = max(self.most_active, self.active)
+            self.changed.notify_all()
+        try:
+            if self.hold:
+                self.gate.wait(timeout=30)
+            return super().encode(texts, batch_size, progress)
+        finally:
+            with self.changed:
+                self.active -= 1
+
+
+def concurrent_searches(service: QAService, embedder: GatedEmbedder, threads: int, wait_for: int) -> int:
+    """Start `threads` searches against a held model; the encodes running once `wait_for` have started."""
+    service.load()
+    embedder.hold = True
+    workers = [threading.Thread(target=service.search, args=(f"keeper lamp {i}",)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    with embedder.changed:
+        assert embedder.changed.wait_for(lambda: embedder.active >= wait_for, timeout=30)
+    # Give the other threads every chance to get into the model too; then let them all finish.
+    for w in workers:
+        w.join(timeout=0.05)
+    active = embedder.active
+    embedder.gate.set()
+    for w in workers:
+        w.join()
+    return active
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_encode_slots_bound_the_questions_encoded_at_once(corpus_dir, tmp_path, slots):
+    embedder = GatedEmbedder()
+    service = make_service(corpus_dir, tmp_path / "index", embedder)
+    service.build()
+    service.limit_encodes(slots)
+    assert concurrent_searches(service, embedder, threads=6, wait_for=slots) == slots
+    assert embedder.most_active == slots
+    assert service.encode_slots == slots
+
+
+def test_without_encode_slots_every_question_encodes_at_once(corpus_dir, tmp_path):
+    embedder = GatedEmbedder()
+    service = make_service(corpus_dir, tmp_path / "index", embedder)
+    service.build()
+    assert concurrent_searches(service, embedder, threads=6, wait_for=6) == 6

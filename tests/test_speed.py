@@ -8,7 +8,7 @@ from bench.speed_stats import percentile, ratio, summarize
 from qa import store
 from qa.dense import DenseIndex
 from qa.store import read_index
-from qa.threads import threads_per_process, worker_threads
+from qa.threads import encode_slots, threads_per_process, worker_threads
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:5000
   1 threads and 16 connections
@@ -62,6 +62,15 @@ def test_wrk_script_holds_every_question(tmp_path):
 @pytest.mark.parametrize(("processes", "cores", "expected"), [(1, 2, 2), (2, 2, 1), (4, 2, 1), (2, 8, 4)])
 def test_threads_share_the_cores(processes, cores, expected):
     assert threads_per_process(processes, cores) == expected
+
+
+@pytest.mark.parametrize(("env", "expected"), [(None, 2), ("", 2), ("1", 1), ("3", 3), ("0", None)])
+def test_encode_slots_follow_the_threads_unless_set(monkeypatch, env, expected):
+    if env is None:
+        monkeypatch.delenv("QA_ENCODE_SLOTS", raising=False)
+    else:
+        monkeypatch.setenv("QA_ENCODE_SLOTS", env)
+    assert encode_slots(2) == expected
 
 
 def test_worker_threads_can_be_set(monkeypatch):

@@ -81,6 +81,51 @@ def test_failed_write_leaves_the_old_index_and_no_temp_folder(index_dir):
     assert leftovers(index_dir) == []
 
 
+def test_vectors_filled_in_place_become_the_index_files(index_dir, tmp_path):
+    data = read_index(index_dir)
+    target = tmp_path / "in-place"
+    with store.IndexWriter(target) as writer:
+        p_out = writer.vectors(store.PASSAGE_VECTORS, *data.passage_vectors.shape)
+        s_out = writer.vectors(store.SENTENCE_VECTORS, *data.sentence_vectors.shape)
+        assert not target.exists()  # filled beside the index, which appears only at commit
+        p_out[:] = data.passage_vectors
+        s_out[:] = data.sentence_vectors
+        data.passage_vectors, data.sentence_vectors = p_out, s_out
+        writer.commit(data)
+    again = read_index(target)  # every file's size and SHA-256 checked, the vector files included
+    assert np.array_equal(again.passage_vectors, read_index(index_dir).passage_vectors)
+    assert np.array_equal(again.sentence_vectors, read_index(index_dir).sentence_vectors)
+    assert leftovers(target) == []
+
+
+def test_a_writer_left_without_commit_leaves_the_index_and_no_temp_folder(index_dir):
+    data = read_index(index_dir)
+    version = data.index_version
+    with pytest.raises(RuntimeError, match="model failed"), store.IndexWriter(index_dir) as writer:
+        writer.vectors(store.PASSAGE_VECTORS, 3, 4)
+        assert len(leftovers(index_dir)) == 1
+        raise RuntimeError("model failed")
+    assert leftovers(index_dir) == []
+    assert read_index(index_dir).index_version == version
+
+
+def test_commit_refuses_data_that_does_not_hold_the_mapped_vectors(index_dir):
+    data = read_index(index_dir)
+    with store.IndexWriter(index_dir) as writer:
+        writer.vectors(store.PASSAGE_VECTORS, *data.passage_vectors.shape)
+        with pytest.raises(ValueError, match="mapped"):
+            writer.commit(data)
+    assert leftovers(index_dir) == []
+    assert read_index(index_dir).index_version == data.index_version
+
+
+def test_a_build_can_map_small_vector_files_too(index_dir):
+    assert not isinstance(read_index(index_dir).passage_vectors.base, np.memmap)
+    mapped = read_index(index_dir, mmap_vectors=True)
+    assert isinstance(mapped.passage_vectors.base, np.memmap)
+    assert isinstance(mapped.sentence_vectors.base, np.memmap)
+
+
 def test_second_write_replaces_the_index_whole(index_dir):
     data = read_index(index_dir)
     data.manifest = dict(data.manifest, index_version="second")
