@@ -23,9 +23,8 @@ CONTEXT_BELOW_CHARS = 350
 # Decline below this confidence: the highest threshold of the coverage-versus-accuracy table that declines
 # at most about 2% of answerable development questions (docs/QUALITY.md, "Calibrated confidence").
 DECLINE_BELOW = 0.05
-# Answerability score: a linear score over CONFIDENCE_FEATURES (best sentence cosine, best query-term
-# coverage, how specific the query words are that the corpus never mentions: "migraine", "neuralgia").
-CONFIDENCE_FEATURES = ("best cosine", "best coverage", "missing specificity")
+# Answerability score: a linear score over the best sentence cosine, the best query-term coverage, and how
+# specific the query words are that the corpus never mentions ("migraine", "neuralgia").
 CONF_INTERCEPT, CONF_WEIGHTS = -8.0, (20.0, 4.0, -1.5)
 # Platt scaling of that score to P(the first quote answers the question), fitted on the development splits
 # by `python -m bench.calibrate` (docs/QUALITY.md, "Calibrated confidence").

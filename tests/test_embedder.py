@@ -67,3 +67,17 @@ def test_real_model_embeds_offline_with_meaning():
     assert np.allclose(np.linalg.norm([q, near, far], axis=1), 1.0, atol=1e-4)
     assert q @ near > q @ far
     assert e.encode([]).shape == (0, 384)
+
+
+@pytest.mark.slow
+def test_one_question_takes_the_direct_path_and_gets_encodes_vector():
+    e = SentenceTransformerEmbedder()
+    assert e._direct  # the bundled model has no prompt or truncation: the direct path is on
+    long = "twitching of the eyelid and the corner of the mouth " * 60  # past the 256-token window
+    for text in ["What causes it?", "Qu'est-ce que le spasme hémifacial ? 面肌痉挛", long, " "]:
+        reference = e.model.encode([text], normalize_embeddings=True, convert_to_numpy=True)
+        got = e.encode([text])
+        assert got.dtype == np.float32 and got.shape == (1, 384)
+        assert np.allclose(got, reference, atol=1e-5)
+    e.model.default_prompt_name = "query"  # a model that prompts its queries: only encode() knows how
+    assert not e._forward_matches_encode()
