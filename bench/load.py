@@ -2,8 +2,9 @@
 
     python -m bench.load [--connections 32] [--seconds 60] [--requests 10000] [--max-seconds 900]
 
-Phase one holds `--connections` keep-alive connections for `--seconds`; phase two goes on until `--requests`
-have been answered in all (bounded by --max-seconds), sampling the servers' resident memory as it goes.
+Phase one holds `--connections` client sessions (the server closes each connection after its response) for
+`--seconds`; phase two goes on until `--requests` have been answered in all (bounded by --max-seconds),
+sampling the servers' resident memory as it goes.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ from qa.observe import configure_logging
 from qa.service import QAService
 from qa.threads import encode_slots, limit_threads, worker_threads
 
+# Request threads per gunicorn worker: one encodes while others parse, answer or reindex.
+WORKER_THREADS = 4
+
 
 def run_development(service: QAService, host: str, port: int) -> None:
     """One process, one thread per request, sharing the model and index of `service`."""
@@ -59,10 +62,14 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None
         "bind": bind,
         "workers": workers,
         "worker_class": "gthread",
-        "threads": 4,
+        "threads": WORKER_THREADS,
         "timeout": 120,  # a worker reads the model and index before its first heartbeat; a stuck one is replaced
         "graceful_timeout": 30,
-        "keepalive": 5,  # idle keep-alive connections are closed after 5 s
+        # A connection is closed after its response and a worker holds no more connections than it has threads:
+        # the rest wait in the listen queue for whichever worker is free. With keep-alive, a load's connections
+        # stayed on the worker that accepted them, often one worker of two (docs/PERFORMANCE.md).
+        "keepalive": 0,
+        "worker_connections": WORKER_THREADS,
         "limit_request_line": 8190,
         "limit_request_fields": 50,
         "limit_request_field_size": 8190,

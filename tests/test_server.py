@@ -124,4 +124,6 @@ def test_gunicorn_workers_pick_up_a_build_run_beside_them(tmp_path_factory):
     assert {h["documents"] for h in healths} == {before["documents"] + 1}
     assert len({h["index_version"] for h in healths} | {before["index_version"]}) == 2
     assert answer.status_code == 200 and not answer.json()["abstained"]
+    # Each response closes its connection, so the next request goes to whichever worker is free.
+    assert answer.headers["Connection"].lower() == "close"
     assert "Booting worker" in log.read_text()
