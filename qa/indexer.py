@@ -226,8 +226,9 @@ def build_index(
             report.embedded = _fill_vectors(ordered, filler, old_docs.values())
             data = _assemble(ordered, model, key, params_to_dict(params), filler.outputs())
             titled = _titled_documents(data)
+            # One passage's terms at a time: the builder keeps term ids and counts, never every token list.
             bm25 = BM25Index.build(
-                [terms(_passage_lexical_text(data, i, titled)) for i in range(len(data.passage_vectors))]
+                terms(_passage_lexical_text(data, i, titled)) for i in range(len(data.passage_vectors))
             )
             dense = DenseIndex.create(data.passage_vectors.shape[1], len(data.passage_vectors))
             dense.add(data.passage_vectors)
