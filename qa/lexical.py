@@ -17,8 +17,8 @@ import numpy as np
 K1, B = 0.9, 0.4
 # Stems sharing this many first letters count as the same word for "does the corpus mention it".
 PREFIX = 6
-# Documents scored and placed into the matrix at a time when a BM25Builder finishes.
-FINISH_DOCS = 65_536
+# Matrix entries (a document's distinct terms) scored and placed at a time when a BM25Builder finishes.
+FINISH_ENTRIES = 262_144
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -129,8 +129,9 @@ class BM25Builder:
         heads = indptr[:-1].copy()  # next free slot of each term's column
         starts = np.zeros(n_docs + 1, dtype=np.int64)
         np.cumsum(distinct, out=starts[1:])
-        for d0 in range(0, n_docs, FINISH_DOCS):
-            d1 = min(d0 + FINISH_DOCS, n_docs)
+        d0 = 0
+        while d0 < n_docs:  # whole documents, about FINISH_ENTRIES entries at a time
+            d1 = max(d0 + 1, int(np.searchsorted(starts, starts[d0] + FINISH_ENTRIES, side="right")) - 1)
             e0, e1 = int(starts[d0]), int(starts[d1])
             rows = np.repeat(np.arange(d0, d1, dtype=np.int32), distinct[d0:d1])
             doc_len = np.repeat(lengths[d0:d1], distinct[d0:d1])
@@ -145,6 +146,7 @@ class BM25Builder:
             data[slots], indices[slots] = scores[order], rows[order]
             present, counts = np.unique(sorted_cols, return_counts=True)
             heads[present] += counts
+            d0 = d1
         vocab = self.vocab
         if "" not in vocab:
             vocab[""] = n_vocab  # as bm25s adds it: a term of no document

@@ -88,11 +88,11 @@ def _random_corpus(seed: int, docs: int) -> list[list[str]]:
     return [[words[w] for w in rng.zipf(1.5, rng.integers(0, 40)) % len(words)] for _ in range(docs)]
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_built_index_matches_bm25s_score_for_score(seed, monkeypatch, tmp_path):
+@pytest.mark.parametrize(("seed", "entries"), [(0, 40), (1, 40), (2, 1), (3, 10**6)])
+def test_built_index_matches_bm25s_score_for_score(seed, entries, monkeypatch, tmp_path):
     import qa.lexical
 
-    monkeypatch.setattr(qa.lexical, "FINISH_DOCS", 7)  # several slices, columns spanning them
+    monkeypatch.setattr(qa.lexical, "FINISH_ENTRIES", entries)  # slices of whole documents, columns spanning them
     corpus = [*_random_corpus(seed, 50), [], ["t1", "t1", "t1"]]
     ours, ref = BM25Index.build(corpus), _bm25s_reference(corpus)
     assert _by_term(ours.model) == _by_term(ref)  # exact float32 values, the same documents per term
