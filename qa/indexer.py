@@ -183,11 +183,12 @@ def build_index(
 
         fresh = {}
         for doc_id in sorted(set(hashes) - unchanged):
-            path, data = raw[doc_id]
+            path, data = raw.pop(doc_id)  # the bytes go as the text comes
             try:
                 fresh[doc_id] = read_document(path, doc_id, data)
             except CorpusError as exc:
                 problems.append(Problem(doc_id, str(exc)))
+        raw.clear()  # the unchanged documents' bytes were needed only for their hashes
         if unchanged:
             params = params_from_dict(old.punkt)  # unchanged documents must split as before
         else:
@@ -195,7 +196,8 @@ def build_index(
         splitter = SentenceSplitter(params)
 
         docs: dict[str, _Doc] = {d: old_docs[d] for d in unchanged}
-        for doc_id, doc in fresh.items():
+        for doc_id in list(fresh):
+            doc = fresh.pop(doc_id)  # its blocks go once it is chunked; the record keeps its text
             sentences, passages = chunk_document(doc, splitter, settings.max_chars, settings.overlap)
             record = {
                 "doc_id": doc_id,
@@ -226,14 +228,17 @@ def build_index(
             report.embedded = _fill_vectors(ordered, filler, old_docs.values())
             data = _assemble(ordered, model, key, params_to_dict(params), filler.outputs())
             titled = _titled_documents(data)
+            del ordered, docs, old_docs, old  # the tables are in `data` now
             # One passage's terms at a time: the builder keeps term ids and counts, never every token list.
             bm25 = BM25Index.build(
                 terms(_passage_lexical_text(data, i, titled)) for i in range(len(data.passage_vectors))
             )
+            writer.save(BM25_DIR, bm25.save)
+            del bm25  # written now, so its matrix is not held beside FAISS's copy of the vectors
             dense = DenseIndex.create(data.passage_vectors.shape[1], len(data.passage_vectors))
             dense.add(data.passage_vectors)
             data.manifest["dense_index"] = dense.kind
-            writer.commit(data, {DENSE_FILE: dense.save, BM25_DIR: bm25.save})
+            writer.commit(data, {DENSE_FILE: dense.save})
         report.wrote_index = True
         _fill_counts(report, data.manifest)
         report.seconds = time.monotonic() - started

@@ -101,6 +101,10 @@ class IndexWriter:
         self._mapped[name] = array
         return array
 
+    def save(self, name: str, save: Callable[[Path], None]) -> None:
+        """Write the file or folder `name` of the new index now, with a writer of its own format (bm25s)."""
+        save(self.tmp / name)  # commit() hashes and lists every file in the folder, this one included
+
     def commit(self, data: IndexData, savers: dict[str, Callable[[Path], None]] | None = None) -> None:
         """Write the rest of `data`, the manifest last, and swap the folder in for index_dir."""
         tmp = self.tmp
