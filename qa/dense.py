@@ -19,11 +19,9 @@ ADD_BATCH = 65_536
 
 
 def _reserve(flat: faiss.IndexFlat, nbytes: int) -> None:
-    """Give a flat index's vector storage room for nbytes, so add() in slices never regrows it.
-
-    Each add() resizes the storage; growing by doubling copies it whole and can leave it twice the size
-    needed, so a build held up to about three times the vectors at once. Shrinking keeps the room.
-    """
+    """Give a flat index's vector storage room for nbytes, so add() in slices never regrows it."""
+    # Each add() resizes the storage; growing by doubling copies it whole and can leave it twice the size
+    # needed, so a build held up to about three times the vectors at once. Shrinking keeps the room.
     flat.codes.resize(nbytes)
     flat.codes.resize(0)
 

@@ -84,14 +84,12 @@ class BM25Index:
         return math.log(1 + (self.num_docs - df + 0.5) / (df + 0.5))
 
 
+# The result is what bm25s's BM25(k1=K1, b=B).index() makes of the same token lists (its "lucene" method,
+# an empty document as the one term ""), score for score and in the same saved format; only the term ids
+# differ (first seen first, where bm25s numbers terms in set order). It holds the vocabulary and 8 bytes per
+# distinct term of each document while adding, and the matrix (8 bytes an entry) as well when finishing.
 class BM25Builder:
-    """Builds a BM25Index one document at a time, keeping each document as term ids and counts, not strings.
-
-    The result is what bm25s's BM25(k1=K1, b=B).index() makes of the same token lists (its "lucene"
-    method, an empty document as the one term ""), score for score and in the same saved format; only
-    the term ids differ (first seen first, where bm25s numbers terms in set order). A build holds the
-    vocabulary, 8 bytes per distinct term of each document while adding, and the matrix when finishing.
-    """
+    """Builds a BM25Index one document at a time, keeping each document as term ids and counts, not strings."""
 
     def __init__(self) -> None:
         self.vocab: dict[str, int] = {}

@@ -15,13 +15,11 @@ S_START, S_END, S_SECTION = 0, 1, 2
 P_START, P_END, P_SECTION, P_FIRST, P_LAST = 0, 1, 2, 3, 4
 
 
+# Section columns hold positions in `sections` (-1: no section), numbered in order of first use by the
+# sentences, then the passages; passages' first and last count sentences within the document.
 @dataclass
 class DocTables:
-    """One document's share of the index, either carried over or freshly chunked.
-
-    Section columns hold positions in `sections` (-1: no section), numbered in order of first use by the
-    sentences, then the passages; passages' first and last count sentences within the document.
-    """
+    """One document's share of the index, either carried over or freshly chunked."""
 
     record: dict
     sections: list[str]
