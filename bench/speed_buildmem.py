@@ -4,7 +4,8 @@ Usage: python -m bench.speed_buildmem [--documents 2000] [--sentences 50] [--dim
 
 The build runs in a child process; the report gives its peak resident memory (ru_maxrss, which counts
 memory-mapped file pages it touched) and its peak anonymous memory (RssAnon sampled every 20 ms: what the
-process holds itself and cannot be paged out to the file), against the size of the vectors it writes.
+process holds itself and cannot be paged out to the file), against the size of the vectors it writes and of
+the corpus; start_anon_mb is the anonymous memory just before the build (interpreter and imports).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def child(corpus: str, index: str, dim: int) -> None:
             peak[0] = max(peak[0], _anon_kb())
 
     threading.Thread(target=sample, daemon=True).start()
+    start_anon = _anon_kb()
     start = time.perf_counter()
     report = QAService(Settings(corpus_dir=Path(corpus), index_dir=Path(index)), FastEmbedder(dim)).build()
     seconds = time.perf_counter() - start
@@ -85,6 +87,8 @@ def child(corpus: str, index: str, dim: int) -> None:
                 "seconds": round(seconds, 1),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "peak_anon_mb": round(max(peak[0], _anon_kb()) / 1024, 1),
+                "start_anon_mb": round(start_anon / 1024, 1),
+                "corpus_mb": round(sum(p.stat().st_size for p in Path(corpus).iterdir()) / 2**20, 1),
                 "vectors_mb": round((report.passages + report.sentences) * dim * 4 / 2**20, 1),
             }
         )

@@ -18,6 +18,14 @@ HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 1024
 ADD_BATCH = 65_536
 
 
+def _reserve(flat: faiss.IndexFlat, nbytes: int) -> None:
+    """Give a flat index's vector storage room for nbytes, so add() in slices never regrows it."""
+    # Each add() resizes the storage; growing by doubling copies it whole and can leave it twice the size
+    # needed, so a build held up to about three times the vectors at once. Shrinking keeps the room.
+    flat.codes.resize(nbytes)
+    flat.codes.resize(0)
+
+
 class DenseIndex:
     """Top-k inner-product search over normalized vectors."""
 
@@ -42,9 +50,12 @@ class DenseIndex:
     ) -> DenseIndex:
         """An empty index of the kind that suits `total` vectors of `dim` dimensions; fill it with add()."""
         if total <= exact_limit:
-            return cls(faiss.IndexFlatIP(dim))
+            index = faiss.IndexFlatIP(dim)
+            _reserve(index, total * dim * 4)
+            return cls(index)
         index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = ef_construction
+        _reserve(faiss.downcast_index(index.storage), total * dim * 4)
         return cls(index)
 
     def add(self, vectors: np.ndarray) -> None:

@@ -21,7 +21,6 @@ from qa.errors import CorpusError, QAError
 from qa.passages import chunk_document
 from qa.sentences import SentenceSplitter, params_from_dict, params_to_dict, train_params
 from qa.store import (
-    ARRAY_NAMES,
     PASSAGE_VECTORS,
     SENTENCE_VECTORS,
     IndexData,
@@ -32,6 +31,7 @@ from qa.store import (
     read_manifest,
     recover,
 )
+from qa.tables import DocTables, from_chunks, index_arrays, split_old
 from qa.terms import terms
 from qa.vectors import VectorFiller
 
@@ -59,17 +59,6 @@ class BuildReport:
     problems: list[Problem] = field(default_factory=list)
 
 
-@dataclass
-class _Doc:
-    """One document's share of the index, either carried over or freshly chunked."""
-
-    record: dict
-    sentences: list[tuple[int, int, str | None]]
-    passages: list[tuple[int, int, str | None, int, int]]  # sentence indices relative to the document
-    p_vectors: np.ndarray | None = None
-    s_vectors: np.ndarray | None = None
-
-
 def passage_embedding_text(title: str, section: str | None, text: str) -> str:
     """What the model sees for a passage: its section heading gives short passages their topic."""
     return f"{section}: {text}" if section and section != title else text
@@ -92,32 +81,6 @@ def _settings_key(settings: Settings, model: dict) -> dict:
         "model": model["fingerprint"],
         "pipeline": PIPELINE_VERSION,
     }
-
-
-def _split_old(old: IndexData) -> dict[str, _Doc]:
-    """Per-document slices of an existing index, keyed by doc_id."""
-    a = old.arrays
-    out = {}
-    p_bounds = np.searchsorted(a["p_doc"], np.arange(len(old.documents) + 1))
-    s_bounds = np.searchsorted(a["s_doc"], np.arange(len(old.documents) + 1))
-    for i, record in enumerate(old.documents):
-        p0, p1, s0, s1 = p_bounds[i], p_bounds[i + 1], s_bounds[i], s_bounds[i + 1]
-        sec = lambda j: None if j < 0 else old.sections[j]
-        sentences = [(int(a["s_start"][j]), int(a["s_end"][j]), sec(a["s_section"][j])) for j in range(s0, s1)]
-        passages = [
-            (
-                int(a["p_start"][j]),
-                int(a["p_end"][j]),
-                sec(a["p_section"][j]),
-                int(a["p_first"][j]) - s0,
-                int(a["p_last"][j]) - s0,
-            )
-            for j in range(p0, p1)
-        ]
-        out[record["doc_id"]] = _Doc(
-            record, sentences, passages, old.passage_vectors[p0:p1], old.sentence_vectors[s0:s1]
-        )
-    return out
 
 
 def _old_manifest(settings: Settings) -> dict | None:
@@ -177,25 +140,27 @@ def build_index(
         old = None if rebuild else _read_old(settings, manifest)
         # Vectors are cached by their exact text, so any old index of the same model can lend them.
         same_model = old is not None and old.manifest["settings"]["model"] == key["model"]
-        old_docs = _split_old(old) if same_model else {}
+        old_docs = split_old(old) if same_model else {}
         if not (reusable and same_model):
             unchanged = set()  # re-chunk everything; the text cache still spares the model
 
         fresh = {}
         for doc_id in sorted(set(hashes) - unchanged):
-            path, data = raw[doc_id]
+            path, data = raw.pop(doc_id)  # the bytes go as the text comes
             try:
                 fresh[doc_id] = read_document(path, doc_id, data)
             except CorpusError as exc:
                 problems.append(Problem(doc_id, str(exc)))
+        raw.clear()  # the unchanged documents' bytes were needed only for their hashes
         if unchanged:
             params = params_from_dict(old.punkt)  # unchanged documents must split as before
         else:
             params = train_params(doc.text for doc in fresh.values())
         splitter = SentenceSplitter(params)
 
-        docs: dict[str, _Doc] = {d: old_docs[d] for d in unchanged}
-        for doc_id, doc in fresh.items():
+        docs: dict[str, DocTables] = {d: old_docs[d] for d in unchanged}
+        for doc_id in list(fresh):
+            doc = fresh.pop(doc_id)  # its blocks go once it is chunked; the record keeps its text
             sentences, passages = chunk_document(doc, splitter, settings.max_chars, settings.overlap)
             record = {
                 "doc_id": doc_id,
@@ -204,11 +169,7 @@ def build_index(
                 "sha256": doc.sha256,
                 "text": doc.text,
             }
-            docs[doc_id] = _Doc(
-                record,
-                [(s.start, s.end, s.section) for s in sentences],
-                [(p.start, p.end, p.section, p.first, p.last) for p in passages],
-            )
+            docs[doc_id] = from_chunks(record, sentences, passages)
         if not docs:
             raise CorpusError(_empty_message(corpus_dir, problems))
         ordered = [docs[d] for d in sorted(docs)]
@@ -226,13 +187,17 @@ def build_index(
             report.embedded = _fill_vectors(ordered, filler, old_docs.values())
             data = _assemble(ordered, model, key, params_to_dict(params), filler.outputs())
             titled = _titled_documents(data)
+            del ordered, docs, old_docs, old  # the tables are in `data` now
+            # One passage's terms at a time: the builder keeps term ids and counts, never every token list.
             bm25 = BM25Index.build(
-                [terms(_passage_lexical_text(data, i, titled)) for i in range(len(data.passage_vectors))]
+                terms(_passage_lexical_text(data, i, titled)) for i in range(len(data.passage_vectors))
             )
+            writer.save(BM25_DIR, bm25.save)
+            del bm25  # written now, so its matrix is not held beside FAISS's copy of the vectors
             dense = DenseIndex.create(data.passage_vectors.shape[1], len(data.passage_vectors))
             dense.add(data.passage_vectors)
             data.manifest["dense_index"] = dense.kind
-            writer.commit(data, {DENSE_FILE: dense.save, BM25_DIR: bm25.save})
+            writer.commit(data, {DENSE_FILE: dense.save})
         report.wrote_index = True
         _fill_counts(report, data.manifest)
         report.seconds = time.monotonic() - started
@@ -270,7 +235,7 @@ def _read_old(settings: Settings, manifest: dict | None) -> IndexData | None:
         return None
 
 
-def _fill_vectors(docs: list[_Doc], filler: VectorFiller, known: Iterable[_Doc]) -> int:
+def _fill_vectors(docs: list[DocTables], filler: VectorFiller, known: Iterable[DocTables]) -> int:
     """Write every document's vectors in order, embedding only texts not among the `known` documents'."""
     if any(d.p_vectors is None for d in docs):
         for d in known:
@@ -285,36 +250,20 @@ def _fill_vectors(docs: list[_Doc], filler: VectorFiller, known: Iterable[_Doc])
     return filler.finish()
 
 
-def _texts(d: _Doc) -> tuple[list[str], list[str]]:
+def _texts(d: DocTables) -> tuple[list[str], list[str]]:
     """Embedding texts of a document's passages and sentences."""
     text, title = d.record["text"], d.record["title"]
     return (
-        [passage_embedding_text(title, sec, text[s:e]) for s, e, sec, _, _ in d.passages],
-        [text[s:e] for s, e, _ in d.sentences],
+        [passage_embedding_text(title, d.section(k), text[s:e]) for s, e, k, _, _ in d.passages.tolist()],
+        [text[s:e] for s, e, _ in d.sentences.tolist()],
     )
 
 
 def _assemble(
-    docs: list[_Doc], model: dict, key: dict, punkt: dict, vectors: tuple[np.ndarray, np.ndarray]
+    docs: list[DocTables], model: dict, key: dict, punkt: dict, vectors: tuple[np.ndarray, np.ndarray]
 ) -> IndexData:
     """One IndexData from per-document pieces in doc_id order, and their passage and sentence vectors."""
-    sections: dict[str, int] = {}
-    sec_id = lambda s: -1 if s is None else sections.setdefault(s, len(sections))
-    cols: dict[str, list[int]] = {name: [] for name in ARRAY_NAMES}
-    s_offset = 0
-    for i, d in enumerate(docs):
-        for s, e, sec in d.sentences:
-            cols["s_doc"].append(i), cols["s_start"].append(s), cols["s_end"].append(e)
-            cols["s_section"].append(sec_id(sec))
-        for s, e, sec, first, last in d.passages:
-            cols["p_doc"].append(i), cols["p_start"].append(s), cols["p_end"].append(e)
-            cols["p_section"].append(sec_id(sec))
-            cols["p_first"].append(first + s_offset), cols["p_last"].append(last + s_offset)
-        s_offset += len(d.sentences)
-    arrays = {
-        name: np.array(values, dtype=np.int64 if name.endswith(("start", "end")) else np.int32)
-        for name, values in cols.items()
-    }
+    arrays, sections = index_arrays(docs)
     p_vectors, s_vectors = vectors
     dim = p_vectors.shape[1]
     doc_hashes = {
@@ -341,7 +290,7 @@ def _assemble(
         "versions": _versions(),
     }
     records = [d.record for d in docs]
-    return IndexData(manifest, records, list(sections), arrays, p_vectors, s_vectors, punkt)
+    return IndexData(manifest, records, sections, arrays, p_vectors, s_vectors, punkt)
 
 
 def _titled_documents(data: IndexData) -> np.ndarray:

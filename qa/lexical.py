@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import math
 import unicodedata
+from array import array
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import bm25s
@@ -14,6 +17,8 @@ import numpy as np
 K1, B = 0.9, 0.4
 # Stems sharing this many first letters count as the same word for "does the corpus mention it".
 PREFIX = 6
+# Matrix entries (a document's distinct terms) scored and placed at a time when a BM25Builder finishes.
+FINISH_ENTRIES = 262_144
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -36,12 +41,12 @@ class BM25Index:
         self._prefixes: set[str] | None = None
 
     @classmethod
-    def build(cls, token_lists: list[list[str]]) -> BM25Index:
+    def build(cls, token_lists: Iterable[list[str]]) -> BM25Index:
         """Index the given documents (each a list of terms)."""
-        model = bm25s.BM25(k1=K1, b=B)
-        # An empty document still needs a row so ids line up with passages.
-        model.index([tokens or [""] for tokens in token_lists] or [[""]], show_progress=False)
-        return cls(model)
+        builder = BM25Builder()
+        for tokens in token_lists:
+            builder.add(tokens)
+        return builder.finish()
 
     def save(self, path: Path) -> None:
         """Write the index into the folder `path`."""
@@ -77,3 +82,75 @@ class BM25Index:
         token_id = self.model.vocab_dict.get(term)
         df = 0 if token_id is None else int(self.df[token_id])
         return math.log(1 + (self.num_docs - df + 0.5) / (df + 0.5))
+
+
+# The result is what bm25s's BM25(k1=K1, b=B).index() makes of the same token lists (its "lucene" method,
+# an empty document as the one term ""), score for score and in the same saved format; only the term ids
+# differ (first seen first, where bm25s numbers terms in set order). It holds the vocabulary and 8 bytes per
+# distinct term of each document while adding, and the matrix (8 bytes an entry) as well when finishing.
+class BM25Builder:
+    """Builds a BM25Index one document at a time, keeping each document as term ids and counts, not strings."""
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+        self._ids = array("i")  # each document's distinct term ids, document after document
+        self._tfs = array("i")  # how often each of those occurs in its document
+        self._distinct = array("q")  # distinct terms per document
+        self._lengths = array("q")  # terms per document
+
+    def add(self, tokens: list[str]) -> None:
+        """Append one document (its terms, repeats kept); an empty one still gets a row."""
+        vocab = self.vocab
+        counts = Counter(vocab.setdefault(t, len(vocab)) for t in tokens or [""])
+        self._ids.extend(counts.keys())
+        self._tfs.extend(counts.values())
+        self._distinct.append(len(counts))
+        self._lengths.append(len(tokens) or 1)
+
+    def finish(self) -> BM25Index:
+        """The index of every document added (a corpus of none is indexed as one empty document)."""
+        if not self._lengths:
+            self.add([])
+        n_docs, n_vocab = len(self._lengths), len(self.vocab)
+        ids = np.frombuffer(self._ids, dtype=np.int32)
+        tfs = np.frombuffer(self._tfs, dtype=np.int32)
+        distinct = np.frombuffer(self._distinct, dtype=np.int64)
+        lengths = np.frombuffer(self._lengths, dtype=np.int64)
+        avg_len = lengths.mean()
+        df = np.bincount(ids, minlength=n_vocab)
+        # math.log per term, as bm25s computes it, then float32 as it stores it.
+        idf = np.array([math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) for d in df.tolist()]).astype(np.float32)
+        indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+        np.cumsum(df, out=indptr[1:])
+        data = np.empty(len(ids), dtype=np.float32)
+        indices = np.empty(len(ids), dtype=np.int32)
+        heads = indptr[:-1].copy()  # next free slot of each term's column
+        starts = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(distinct, out=starts[1:])
+        d0 = 0
+        while d0 < n_docs:  # whole documents, about FINISH_ENTRIES entries at a time
+            d1 = max(d0 + 1, int(np.searchsorted(starts, starts[d0] + FINISH_ENTRIES, side="right")) - 1)
+            e0, e1 = int(starts[d0]), int(starts[d1])
+            rows = np.repeat(np.arange(d0, d1, dtype=np.int32), distinct[d0:d1])
+            doc_len = np.repeat(lengths[d0:d1], distinct[d0:d1])
+            cols, tf = ids[e0:e1], tfs[e0:e1].astype(np.float64)
+            # bm25s's float64 arithmetic, in its order: idf * tf / (k1 * (1 - b + b * len / avg) + tf).
+            scores = (idf[cols] * (tf / (K1 * ((1 - B) + B * doc_len / avg_len) + tf))).astype(np.float32)
+            # Each column lists its documents in order: place this slice's entries after the earlier ones.
+            order = np.argsort(cols, kind="stable")
+            sorted_cols = cols[order]
+            first = np.searchsorted(sorted_cols, sorted_cols, side="left")
+            slots = heads[sorted_cols] + (np.arange(len(order)) - first)
+            data[slots], indices[slots] = scores[order], rows[order]
+            present, counts = np.unique(sorted_cols, return_counts=True)
+            heads[present] += counts
+            d0 = d1
+        vocab = self.vocab
+        if "" not in vocab:
+            vocab[""] = n_vocab  # as bm25s adds it: a term of no document
+        model = bm25s.BM25(k1=K1, b=B)
+        model.scores = {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
+        model.vocab_dict = vocab
+        model.unique_token_ids_set = set(vocab.values())
+        model.nonoccurrence_array = None
+        return BM25Index(model)

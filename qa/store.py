@@ -101,12 +101,17 @@ class IndexWriter:
         self._mapped[name] = array
         return array
 
+    def save(self, name: str, save: Callable[[Path], None]) -> None:
+        """Write the file or folder `name` of the new index now, with a writer of its own format (bm25s)."""
+        save(self.tmp / name)  # commit() hashes and lists every file in the folder, this one included
+
     def commit(self, data: IndexData, savers: dict[str, Callable[[Path], None]] | None = None) -> None:
         """Write the rest of `data`, the manifest last, and swap the folder in for index_dir."""
         tmp = self.tmp
         try:
-            docs = b"".join(json.dumps(d, ensure_ascii=False).encode() + b"\n" for d in data.documents)
-            _write_file(tmp / DOCUMENTS, lambda fh: fh.write(docs))
+            # Line by line: the file is not also held whole in memory beside the texts.
+            lines = (json.dumps(d, ensure_ascii=False).encode() + b"\n" for d in data.documents)
+            _write_file(tmp / DOCUMENTS, lambda fh: fh.writelines(lines))
             _write_file(tmp / ARRAYS, lambda fh: np.savez(fh, **{k: data.arrays[k] for k in ARRAY_NAMES}))
             _write_file(tmp / SECTIONS, lambda fh: fh.write(json.dumps(data.sections, ensure_ascii=False).encode()))
             for name, array in ((PASSAGE_VECTORS, data.passage_vectors), (SENTENCE_VECTORS, data.sentence_vectors)):

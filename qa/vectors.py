@@ -97,6 +97,7 @@ class VectorFiller:
         if self._pending_texts:
             self._embed()
         self.outputs()  # made even when there were no rows to fill
+        self._known = {}  # the text cache is needed no longer: free it before FAISS and BM25 are built
         if self._bar is not None:
             self._bar.close()
         return self.embedded

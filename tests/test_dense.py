@@ -73,3 +73,20 @@ def test_hnsw_searches_with_the_configured_ef_after_a_save_and_load(tmp_path):
     loaded = DenseIndex.load(tmp_path / "dense.faiss")
     assert loaded.kind == "hnsw"
     assert index.index.hnsw.efSearch == loaded.index.hnsw.efSearch == HNSW_EF_SEARCH >= 1024
+
+
+@pytest.mark.parametrize("exact_limit", [10_000, 100])
+def test_vectors_added_in_slices_into_reserved_storage_are_stored_exactly(exact_limit, monkeypatch):
+    import faiss
+
+    import qa.dense
+
+    monkeypatch.setattr(qa.dense, "ADD_BATCH", 128)  # several add() calls into the room made by create()
+    vectors = unit_vectors(1000, 16, seed=7)
+    index = DenseIndex.create(16, len(vectors), exact_limit=exact_limit)
+    index.add(vectors[:500])
+    index.add(vectors[500:])
+    flat = faiss.downcast_index(index.index.storage) if index.kind == "hnsw" else index.index
+    assert index.index.ntotal == flat.ntotal == len(vectors)
+    assert np.array_equal(flat.reconstruct_n(0, len(vectors)), vectors)
+    assert index.search(vectors[42], 1)[1].tolist() == [42]

@@ -125,7 +125,7 @@ def test_incremental_index_equals_a_fresh_one(corpus_dir, tmp_path):
     fresh = build(corpus_dir, tmp_path / "fresh", HashEmbedder())
     assert incremental.index_version == fresh.index_version
     a, b = read_index(index), read_index(tmp_path / "fresh")
-    assert a.documents == b.documents
+    assert a.documents == b.documents and a.sections == b.sections
     assert all((a.arrays[k] == b.arrays[k]).all() for k in a.arrays)
     assert (a.passage_vectors == b.passage_vectors).all() and (a.sentence_vectors == b.sentence_vectors).all()
 

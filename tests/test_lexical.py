@@ -56,3 +56,77 @@ def test_knows_matches_whole_terms_six_letter_prefixes_and_ignores_accents():
     assert index.knows("toxin") and index.knows("botulinum")  # "botuli" prefix
     assert index.knows("maiziere") and index.knows("zurich")  # typed without accents
     assert not index.knows("migraine") and not index.knows("bot")
+
+
+def _bm25s_reference(token_lists: list[list[str]]):
+    """The index as bm25s builds it from the token lists (how BM25Index.build worked before BM25Builder)."""
+    import bm25s
+
+    from qa.lexical import K1, B
+
+    model = bm25s.BM25(k1=K1, b=B)
+    model.index([tokens or [""] for tokens in token_lists] or [[""]], show_progress=False)
+    return model
+
+
+def _by_term(model) -> dict[str, dict[int, float]]:
+    """Each term's scores by document, from a bm25s model's matrix (term ids differ between builders)."""
+    s = model.scores
+    out = {}
+    for term, i in model.vocab_dict.items():
+        if i + 1 < len(s["indptr"]):
+            lo, hi = s["indptr"][i], s["indptr"][i + 1]
+            out[term] = dict(zip(s["indices"][lo:hi].tolist(), s["data"][lo:hi].tolist(), strict=True))
+        else:
+            out[term] = None  # the "" that bm25s adds without a column
+    return out
+
+
+def _random_corpus(seed: int, docs: int) -> list[list[str]]:
+    rng = np.random.default_rng(seed)
+    words = [f"t{i}" for i in range(60)]
+    return [[words[w] for w in rng.zipf(1.5, rng.integers(0, 40)) % len(words)] for _ in range(docs)]
+
+
+@pytest.mark.parametrize(("seed", "entries"), [(0, 40), (1, 40), (2, 1), (3, 10**6)])
+def test_built_index_matches_bm25s_score_for_score(seed, entries, monkeypatch, tmp_path):
+    import qa.lexical
+
+    monkeypatch.setattr(qa.lexical, "FINISH_ENTRIES", entries)  # slices of whole documents, columns spanning them
+    corpus = [*_random_corpus(seed, 50), [], ["t1", "t1", "t1"]]
+    ours, ref = BM25Index.build(corpus), _bm25s_reference(corpus)
+    assert _by_term(ours.model) == _by_term(ref)  # exact float32 values, the same documents per term
+    for name in ("data", "indices", "indptr"):
+        assert ours.model.scores[name].dtype == ref.scores[name].dtype
+    assert ours.model.scores["num_docs"] == ref.scores["num_docs"]
+    assert set(ours.model.vocab_dict) == set(ref.vocab_dict)
+    ours.save(tmp_path / "bm25")
+    loaded = BM25Index.load(tmp_path / "bm25")
+    for query in (["t0"], ["t3", "t1", "t3"], ["t59", "absent", "t2"], ["t10", "t20", "t30", "t0"]):
+        expected = np.asarray(ref.get_scores(query), dtype=np.float32)
+        assert np.array_equal(loaded.scores(query), expected)
+        assert np.array_equal(ours.scores(query), expected)
+    for term in ("t0", "t5", "t59", "absent"):
+        assert loaded.idf(term) == BM25Index(ref).idf(term)
+        assert loaded.knows(term) == BM25Index(ref).knows(term)
+    assert np.array_equal(np.sort(loaded.df), np.sort(BM25Index(ref).df))
+
+
+def test_built_index_matches_the_bm25_formula():
+    from qa.lexical import K1, B
+
+    corpus = _random_corpus(3, 30)
+    index = BM25Index.build(corpus)
+    avg = np.mean([max(len(d), 1) for d in corpus])
+    for term in ("t0", "t1", "t7"):
+        df = sum(term in d for d in corpus)
+        idf = np.log(1 + (len(corpus) - df + 0.5) / (df + 0.5))
+        for d, (tokens, got) in enumerate(zip(corpus, index.scores([term]), strict=True)):
+            tf = tokens.count(term)
+            want = idf * tf / (tf + K1 * (1 - B + B * max(len(tokens), 1) / avg))
+            assert got == pytest.approx(want, rel=1e-6), (term, d)
+
+
+def test_no_documents_is_one_empty_row():
+    index = BM25Index.build([])
+    assert index.num_docs == 1 and not index.scores(["x"]).any()
