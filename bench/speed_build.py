@@ -8,15 +8,16 @@ import time
 from pathlib import Path
 
 from qa.config import Settings
-from qa.indexer import _split_old, _texts
+from qa.indexer import _texts
 from qa.service import QAService
 from qa.store import read_index
+from qa.tables import split_old
 
 
 def embedded_texts(index_dir: Path) -> list[str]:
     """The distinct texts a full build embeds (passages, then sentences, per document), as the indexer forms them."""
     seen: dict[str, None] = {}
-    for doc in _split_old(read_index(index_dir)).values():
+    for doc in split_old(read_index(index_dir)).values():
         for group in _texts(doc):
             for text in group:
                 seen.setdefault(text, None)

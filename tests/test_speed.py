@@ -115,3 +115,16 @@ def test_small_index_vectors_are_read_into_memory(service):
     data = read_index(service.settings.index_dir)
     for vectors in (data.passage_vectors, data.sentence_vectors):
         assert vectors.flags.writeable  # a private copy, not a read-only map of the file
+
+
+def test_every_benchmark_module_imports():
+    import importlib
+    import pkgutil
+
+    import bench
+
+    # A benchmark that reaches into the product's internals breaks when they move; catch it here, not in a run.
+    names = [m.name for m in pkgutil.iter_modules(bench.__path__)]
+    assert "speed_build" in names and "quality" in names
+    for name in names:
+        importlib.import_module(f"bench.{name}")
