@@ -111,7 +111,10 @@ class Retriever:
             sentences = self.sentences(h.passage)
             cosines = self.data.sentence_vectors[sentences.start : sentences.stop] @ query_vector
             best_cosine.append(float(cosines.max()) if len(cosines) else h.dense)
-            best_coverage.append(max((coverage(weights, self.sentence_terms(j)) for j in sentences), default=0.0))
+            best = 0.0
+            for j in sentences:
+                best = max(best, coverage(weights, self.sentence_terms(j)))
+            best_coverage.append(best)
         # The bonus is never negative, so re-ranked hits stay above those past the re-ranking depth.
         bonus = RERANK_DENSE * _minmax(np.array(best_cosine)) + RERANK_COVERAGE * np.array(best_coverage)
         rescored = [Hit(h.passage, h.score + float(b), h.dense, h.bm25) for h, b in zip(hits, bonus, strict=True)]
@@ -181,7 +184,14 @@ class Retriever:
 
 def coverage(weights: dict[str, float], own: Set[str], context: Set[str] = frozenset()) -> float:
     """Share of the query's term weight a text holds; terms only in its context (heading) count half."""
-    return sum(w * (1.0 if t in own else 0.5 if t in context else 0.0) for t, w in weights.items())
+    # A plain loop: this runs for every sentence of the top passages of every question.
+    total = 0.0
+    for t, w in weights.items():
+        if t in own:
+            total += w
+        elif t in context:
+            total += 0.5 * w
+    return total
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
