@@ -205,31 +205,43 @@ class Answerer:
     def _quote_span(self, j: int, query_vector: np.ndarray) -> tuple[int, int, int]:
         """Offsets of the quote for sentence j: the sentence with a little context from its paragraph.
 
-        The sentence before is included when j leans on it ("It", "However"); a short quote otherwise
-        takes whichever neighbour is closer to the question.
+        The sentence before is included when j leans on it ("It", "However"); a short quote takes whichever
+        neighbour is closer to the question; a quote ending in a colon ("The current methods are:") takes
+        the sentence it introduces. A quote never grows past MAX_QUOTE_CHARS.
         """
-        doc_i, start, end = int(self.s_doc[j]), int(self.s_start[j]), int(self.s_end[j])
+        doc_i = int(self.s_doc[j])
         text = self.r.data.documents[doc_i]["text"]
+        first = last = j
         prev, nxt = self._neighbour(j, -1, doc_i, text), self._neighbour(j, 1, doc_i, text)
-        if prev is not None and _LEANS_BACK.match(text[start:end]):
-            start = int(self.s_start[prev])
-            prev = None
-        if end - start < CONTEXT_BELOW_CHARS:
-            options = [n for n in (prev, nxt) if n is not None]
+        if prev is not None and _LEANS_BACK.match(text[int(self.s_start[j]) : int(self.s_end[j])]):
+            first, prev = prev, None
+        if self._span(first, last) < CONTEXT_BELOW_CHARS:
+            options = [
+                n for n in (prev, nxt) if n is not None and self._span(min(first, n), max(last, n)) <= MAX_QUOTE_CHARS
+            ]
             vectors = self.r.data.sentence_vectors
             best = max(options, key=lambda n: float(vectors[n] @ query_vector), default=None)
             if best is not None:
-                start, end = min(start, int(self.s_start[best])), max(end, int(self.s_end[best]))
-        return doc_i, start, end
+                first, last = min(first, best), max(last, best)
+        after = self._neighbour(last, 1, doc_i, text)
+        if after is not None and text[int(self.s_end[last]) - 1] == ":" and self._span(first, after) <= MAX_QUOTE_CHARS:
+            last = after
+        return doc_i, int(self.s_start[first]), int(self.s_end[last])
+
+    def _span(self, first: int, last: int) -> int:
+        """Characters from the start of sentence `first` to the end of sentence `last`."""
+        return int(self.s_end[last]) - int(self.s_start[first])
 
     def _neighbour(self, j: int, step: int, doc_i: int, text: str) -> int | None:
-        """Sentence j+step if it stands in the same paragraph and the quote stays within the limit."""
+        """Sentence j+step if it stands in the same paragraph (or j ends in a colon that introduces it) and the
+        two stay within the limit."""
         n = j + step
         if not 0 <= n < len(self.s_doc) or int(self.s_doc[n]) != doc_i:
             return None
         lo, hi = (n, j) if step < 0 else (j, n)
         between = text[int(self.s_end[lo]) : int(self.s_start[hi])]
-        if "\n" in between or int(self.s_end[hi]) - int(self.s_start[lo]) > MAX_QUOTE_CHARS:
+        introduces = text[int(self.s_start[lo]) : int(self.s_end[lo])].endswith(":")
+        if ("\n" in between and not introduces) or int(self.s_end[hi]) - int(self.s_start[lo]) > MAX_QUOTE_CHARS:
             return None
         return n
 

@@ -97,3 +97,35 @@ def test_numbers_decades_and_ordinals_are_not_missing_topics(service):
     answerer = service.load().answerer
     assert answerer.missing_specificity("What happened in the 1600s and the 19th century?") == 0.0
     assert answerer.missing_specificity("What causes trigeminal neuralgia?") > 0.0
+
+
+def test_a_quote_ending_in_a_colon_takes_what_it_introduces(tmp_path):
+    corpus = write_files(
+        tmp_path / "c",
+        {
+            "owls.txt": "Owls need quiet places to rest during the long winter days and nights.\n"
+            "The barn owl's usual winter roosts are:\n"
+            "hollow trees, church towers and the lofts of old stone barns.\n"
+        },
+    )
+    svc = make_service(corpus, tmp_path / "index")
+    svc.build()
+    answer = svc.ask("What are the usual winter roosts of the barn owl?")
+    first = answer.citations[0].quote
+    assert "roosts are:\nhollow trees, church towers" in first
+    assert_citations_exact(answer, corpus)
+
+
+def test_no_quote_grows_past_the_limit_with_context(tmp_path):
+    # j leans back on a short sentence and has a long one after: j with either fits in 600, all three do not.
+    before = "The keeper lights the great lamp at dusk on every evening of the year, in fair weather and foul."
+    sentence = "It burns whale oil until the first light of dawn, when the keeper trims the wick once more."
+    after = "The lantern room " + "holds brass fittings, spare wicks, oil cans and cleaning cloths, " * 6 + "all dry."
+    assert len(sentence) + 1 + len(after) <= 600 < len(before) + len(sentence) + len(after) + 2
+    corpus = write_files(tmp_path / "c", {"lamp.txt": f"{before} {sentence} {after}\n"})
+    svc = make_service(corpus, tmp_path / "index")
+    svc.build()
+    answer = svc.ask("What does the lamp burn until the first light of dawn?", k=1)
+    quote = answer.citations[0].quote
+    assert sentence in quote and len(quote) <= 600
+    assert_citations_exact(answer, corpus)
