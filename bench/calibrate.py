@@ -17,13 +17,13 @@ from dataclasses import dataclass
 import click
 import numpy as np
 
-from bench.data import BENCH_DIR, Question, load_covidqa, load_squad
+from bench.data import BENCH_DIR, DEV_FILE, load_covidqa, load_squad
 from bench.embedcache import CachingEmbedder
 from bench.harness import model_embedder, open_indexed
-from bench.metrics import mean, overlaps, roc_auc
-from bench.tune_quotes import DEV_FILE, default_service
+from bench.metrics import mean, roc_auc
+from bench.tune_quotes import answer_hit, cases, default_service, span_hit
 from qa import answerer as answerer_module
-from qa.evaluate import hit_rank, read_items
+from qa.evaluate import read_items
 from qa.query import resolve
 from qa.service import QAService
 
@@ -37,26 +37,17 @@ class Sample:
     group: str
 
 
-def collect(service: QAService, questions: list[tuple[str, Callable]], group: str) -> list[Sample]:
+def collect(
+    service: QAService, embedder: CachingEmbedder, questions: list[tuple[str, Callable]], group: str
+) -> list[Sample]:
     """Score each (question, is_hit(doc_id, start, end, quote)) and label its first quote (declining aside)."""
-    loaded = service.load()
-    r, ans = loaded.retriever, loaded.answerer
-    out = []
-    for text, is_hit in questions:
-        _, vector, query_terms, hits = service._retrieve(loaded, text, [], 10, None, True)
-        cands = ans.candidates(text, vector, query_terms, hits)
-        if not cands:
-            out.append(Sample(-50.0, False, group))
-            continue
-        doc_i, start, end = ans._quote_span(cands[0].sentence, vector)
-        doc = r.data.documents[doc_i]
-        right = bool(is_hit(doc["doc_id"], start, end, doc["text"][start:end]))
-        out.append(Sample(ans.answerability(text, cands), right, group))
-    return out
-
-
-def _span_hit(q: Question) -> Callable:
-    return lambda doc_id, start, end, quote: doc_id in q.gold and overlaps(start, end, q.gold[doc_id])
+    answerer = service.load().answerer
+    return [
+        Sample(answerer.answerability(text, c.candidates), c.candidates[0].sentence in c.hits, group)
+        if c.candidates
+        else Sample(-50.0, False, group)
+        for (text, _), c in zip(questions, cases(service, embedder, questions), strict=True)
+    ]
 
 
 def _never(doc_id: str, start: int, end: int, quote: str) -> bool:
@@ -74,23 +65,14 @@ def dev_samples(emb: CachingEmbedder) -> list[Sample]:
     squad_ix.prime([q.text for q in covid_dev + squad_dev])
     emb.save()
     default = default_service(emb)
-    samples = collect(covid_ix.service, [(q.text, _span_hit(q)) for q in covid_dev], "COVID-QA dev")
-    samples += collect(squad_ix.service, [(q.text, _span_hit(q)) for q in squad_dev if q.gold], "SQuAD dev answerable")
-    samples += collect(squad_ix.service, [(q.text, _never) for q in squad_dev if not q.gold], "SQuAD dev unanswerable")
-    samples += collect(squad_ix.service, [(q.text, _never) for q in covid_dev], "COVID-QA dev on SQuAD")
-    samples += collect(covid_ix.service, [(q.text, _never) for q in squad_dev], "SQuAD dev on COVID-QA")
+    covid_s, squad_s = covid_ix.service, squad_ix.service
+    samples = collect(covid_s, emb, [(q.text, span_hit(q)) for q in covid_dev], "COVID-QA dev")
+    samples += collect(squad_s, emb, [(q.text, span_hit(q)) for q in squad_dev if q.gold], "SQuAD dev answerable")
+    samples += collect(squad_s, emb, [(q.text, _never) for q in squad_dev if not q.gold], "SQuAD dev unanswerable")
+    samples += collect(squad_s, emb, [(q.text, _never) for q in covid_dev], "COVID-QA dev on SQuAD")
+    samples += collect(covid_s, emb, [(q.text, _never) for q in squad_dev], "SQuAD dev on COVID-QA")
     items = read_items(DEV_FILE)
-    samples += collect(
-        default,
-        [
-            (
-                resolve(i.question, i.history),
-                (lambda a: lambda d, s, e, quote: bool(a) and hit_rank(a, [quote]) == 1)(i.answers),
-            )
-            for i in items
-        ],
-        "dev.jsonl",
-    )
+    samples += collect(default, emb, [(resolve(i.question, i.history), answer_hit(i)) for i in items], "dev.jsonl")
     return samples
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "bench"
+DEV_FILE = BENCH_DIR.parent / "eval" / "dev.jsonl"  # the project's own question set, in `qa eval`'s format
+DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 
 @dataclass

@@ -11,7 +11,16 @@ from pathlib import Path
 import click
 
 from bench import decline, retrieval
-from bench.data import BENCH_DIR, Benchmark, Question, load_covidqa, load_medquad, load_scifact, load_squad
+from bench.data import (
+    BENCH_DIR,
+    DEFAULT_CORPUS,
+    Benchmark,
+    Question,
+    load_covidqa,
+    load_medquad,
+    load_scifact,
+    load_squad,
+)
 from bench.embedcache import CachingEmbedder
 from bench.harness import MODES, OUT_DIR, model_embedder, open_indexed, passage_lengths
 from bench.report import table, write_section
@@ -19,7 +28,6 @@ from bench.report import table, write_section
 BENCHMARKS = ("scifact", "covidqa", "squad", "medquad")
 # SciFact measured again with each abstract as one passage, as BEIR and MTEB embed them.
 WHOLE_ABSTRACT_CHARS = 20_000
-DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 
 def _subset_scifact(bench: Benchmark, n_queries: int, n_docs: int) -> Benchmark:

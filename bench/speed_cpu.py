@@ -7,12 +7,12 @@ CPU time (time.process_time) rather than wall time: it is what throughput is mad
 
 from __future__ import annotations
 
-import json
 import time
 
-from bench.data import BENCH_DIR
+from bench.data import DEV_FILE
 from qa.app import create_app
 from qa.config import Settings
+from qa.evaluate import read_items
 from qa.threads import limit_threads
 
 
@@ -22,8 +22,7 @@ def main(rounds: int = 3) -> None:
     app = create_app({"QA_SETTINGS": Settings.from_env(), "WARM_UP": True, "RATE_LIMIT": 0})
     client, service = app.test_client(), app.extensions["qa"]
     model = service.embedder.model
-    lines = (BENCH_DIR.parent / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
-    questions = [json.loads(line)["question"] for line in lines if line.strip()] * 10
+    questions = [item.question for item in read_items(DEV_FILE)] * 10
 
     def per_question(fn) -> float:
         started = time.process_time()

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from bench.data import BENCH_DIR, Question, load_covidqa
+from bench.data import BENCH_DIR, DEFAULT_CORPUS, DEV_FILE, Question, load_covidqa
 from bench.embedcache import CachingEmbedder
 from bench.harness import OUT_DIR, code_fingerprint, model_embedder, open_indexed
 from bench.metrics import mean, overlaps
@@ -28,9 +28,6 @@ from qa.evaluate import EvalItem, hit_rank, read_items
 from qa.query import resolve
 from qa.service import QAService
 from qa.terms import terms
-
-DEV_FILE = BENCH_DIR.parent / "eval" / "dev.jsonl"
-DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 
 @dataclass
@@ -61,6 +58,16 @@ def cases(service: QAService, embedder: Embedder, questions: list[tuple[str, Cal
     return out
 
 
+def span_hit(q: Question) -> Callable:
+    """A quote is a hit when it overlaps the question's gold answer span (COVID-QA, SQuAD)."""
+    return lambda doc_id, start, end, quote: doc_id in q.gold and overlaps(start, end, q.gold[doc_id])
+
+
+def answer_hit(item: EvalItem) -> Callable:
+    """A quote is a hit when it holds an accepted answer (`qa eval`'s rule); never for an out-of-scope item."""
+    return lambda doc_id, start, end, quote: bool(item.answers) and hit_rank(item.answers, [quote]) == 1
+
+
 def covid_cases(embedder: CachingEmbedder) -> list[Case]:
     """COVID-QA dev questions over all articles at the shipped passage size."""
     covid = load_covidqa(BENCH_DIR)
@@ -68,9 +75,6 @@ def covid_cases(embedder: CachingEmbedder) -> list[Case]:
     dev = [q for q in covid.questions if q.group % 2 == 1]
     indexed.prime([q.text for q in dev])
     embedder.save()
-
-    def span_hit(q: Question) -> Callable:
-        return lambda doc_id, start, end, quote: doc_id in q.gold and overlaps(start, end, q.gold[doc_id])
 
     return cases(indexed.service, embedder, [(q.text, span_hit(q)) for q in dev])
 
@@ -85,9 +89,6 @@ def default_service(embedder: CachingEmbedder) -> QAService:
 
 def eval_file_cases(embedder: CachingEmbedder, path: Path = DEV_FILE) -> list[Case]:
     """The in-scope questions of an eval file over the default corpus (follow-ups resolved as `qa ask` does)."""
-
-    def answer_hit(item: EvalItem) -> Callable:
-        return lambda doc_id, start, end, quote: hit_rank(item.answers, [quote]) == 1
 
     items = [i for i in read_items(path) if i.answers]
     return cases(default_service(embedder), embedder, [(resolve(i.question, i.history), answer_hit(i)) for i in items])
