@@ -52,6 +52,9 @@ def weights_fingerprint(model_dir: str) -> str:
     return digest.hexdigest()[:16]
 
 
+DIRECT_MAX = 16  # texts encoded in one direct pass: questions, not a build's thousands
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from a local folder, never from the network."""
 
@@ -89,7 +92,8 @@ class SentenceTransformerEmbedder:
         # encode() costs 1-3 ms of Python per call on top of the forward pass: a question's whole budget.
         if getattr(self.model, "default_prompt_name", None) or getattr(self.model, "truncate_dim", None):
             return False
-        probe = ["Which arteries most often compress the facial nerve?"]
+        # Two lengths, so a batch's padding is checked too (questions waiting together are encoded together).
+        probe = ["Which arteries most often compress the facial nerve?", "Is it rare?"]
         try:
             direct = self._forward(probe)
         except Exception:  # a model whose modules want other inputs: encode() knows how to drive it
@@ -101,7 +105,7 @@ class SentenceTransformerEmbedder:
         """Normalized embeddings, one row per text."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if len(texts) == 1 and self._direct:
+        if len(texts) <= DIRECT_MAX and self._direct:
             return self._forward(texts)
         vectors = self.model.encode(
             texts,

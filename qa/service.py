@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qa.batcher import EncodeBatcher
 from qa.config import MODES, Settings
 from qa.embedder import Embedder, SentenceTransformerEmbedder
 from qa.errors import IndexNotFound, IndexUnusable, QAError
@@ -104,14 +104,14 @@ class QAService:
         self.limit_encodes(encode_slots)
 
     def limit_encodes(self, slots: int | None) -> None:
-        """Let at most `slots` questions be encoded at once (None: no limit).
+        """Let at most `slots` encodes run at once (None: no limit); questions that wait are encoded together.
 
         A served worker gets as many slots as its torch threads: its request threads then queue for the
         model instead of running more encodes than the worker has cores, where OpenMP threads spin-wait
         for one another and every encode slows down. Index builds are not limited.
         """
         self.encode_slots = slots
-        self._encode_gate = threading.BoundedSemaphore(slots) if slots else contextlib.nullcontext()
+        self.batcher = EncodeBatcher(lambda texts: self.embedder.encode(texts), slots) if slots else None
 
     @property
     def embedder(self) -> Embedder:
@@ -233,7 +233,9 @@ class QAService:
         search_query = resolve(text, history)
         vector = None
         if need_vector or mode != "bm25":
-            with self._encode_gate:
+            if self.batcher is not None:
+                vector = self.batcher.encode(search_query)
+            else:
                 vector = self.embedder.encode([search_query])[0]
         query_terms = terms(search_query)
         return search_query, vector, query_terms, loaded.retriever.search(vector, query_terms, k=k, mode=mode)

@@ -79,5 +79,9 @@ def test_one_question_takes_the_direct_path_and_gets_encodes_vector():
         got = e.encode([text])
         assert got.dtype == np.float32 and got.shape == (1, 384)
         assert np.allclose(got, reference, atol=1e-5)
+    # Questions that waited together are encoded in one padded pass: each gets the vector it gets alone.
+    texts = ["What causes it?", long, "Is hemifacial spasm dangerous for the eye?", " "]
+    reference = e.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, batch_size=1)
+    assert np.allclose(e.encode(texts), reference, atol=1e-5)
     e.model.default_prompt_name = "query"  # a model that prompts its queries: only encode() knows how
     assert not e._forward_matches_encode()
