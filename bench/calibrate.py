@@ -43,7 +43,11 @@ def collect(
     """Score each (question, is_hit(doc_id, start, end, quote)) and label its first quote (declining aside)."""
     answerer = service.load().answerer
     return [
-        Sample(answerer.answerability(text, c.candidates), c.candidates[0].sentence in c.hits, group)
+        Sample(
+            answerer.answerability(text, c.candidates, answerer.first_quote(c.candidates, c.vector)),
+            c.candidates[0].sentence in c.hits,
+            group,
+        )
         if c.candidates
         else Sample(-50.0, False, group)
         for (text, _), c in zip(questions, cases(service, embedder, questions), strict=True)

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from qa.answertype import expected_types, matches_type
+from qa.mismatch import lacks_negation, lacks_number
 from qa.retriever import Hit, Retriever, coverage
 from qa.terms import QUESTION_WORDS, STOPWORDS, stem, terms, words
 
@@ -23,12 +24,13 @@ CONTEXT_BELOW_CHARS = 350
 # Decline below this confidence: the highest threshold of the coverage-versus-accuracy table that declines
 # at most about 2% of answerable development questions (docs/QUALITY.md, "Calibrated confidence").
 DECLINE_BELOW = 0.05
-# Answerability score: a linear score over the best sentence cosine, the best query-term coverage, and how
-# specific the query words are that the corpus never mentions ("migraine", "neuralgia").
-CONF_INTERCEPT, CONF_WEIGHTS = -8.0, (20.0, 4.0, -1.5)
+# Answerability score: a linear score over the best sentence cosine, the best query-term coverage, how
+# specific the query words are that the corpus never mentions ("migraine", "neuralgia"), and whether the
+# first quote lacks the question's negation or a number it names (docs/QUALITY.md E12).
+CONF_INTERCEPT, CONF_WEIGHTS = -8.0, (20.0, 8.0, -1.5, -3.0, -3.0)
 # Platt scaling of that score to P(the first quote answers the question), fitted on the development splits
 # by `python -m bench.calibrate` (docs/QUALITY.md, "Calibrated confidence").
-PLATT_SLOPE, PLATT_INTERCEPT = 0.3319, -3.1540
+PLATT_SLOPE, PLATT_INTERCEPT = 0.2959, -3.6383
 # Words rarer than this (Zipf scale, wordfreq) in general English name a specific thing.
 COMMON_ZIPF = 4.5
 # A sentence that opens by pointing back ("It", "This", "However") is quoted with the one before it.
@@ -146,16 +148,29 @@ class Answerer:
         # Numbers, decades and ordinals ("1600s", "19th") name no topic the corpus could lack.
         return len(w) > 1 and not any(ch.isdigit() for ch in w)
 
-    def answerability(self, query: str, cands: list[_Candidate]) -> float:
-        """The uncalibrated answerability score (higher: more likely the documents answer)."""
-        features = (max(c.dense for c in cands), max(c.coverage for c in cands), self.missing_specificity(query))
+    def answerability(self, query: str, cands: list[_Candidate], quote: str) -> float:
+        """The uncalibrated answerability score of the candidates and the first quote (higher: more likely)."""
+        features = (
+            max(c.dense for c in cands),
+            max(c.coverage for c in cands),
+            self.missing_specificity(query),
+            lacks_negation(query, quote),
+            lacks_number(query, quote),
+        )
         return CONF_INTERCEPT + sum(w * x for w, x in zip(CONF_WEIGHTS, features, strict=True))
 
-    def confidence(self, query: str, cands: list[_Candidate]) -> float:
+    def confidence(self, query: str, cands: list[_Candidate], quote: str) -> float:
         """Estimated probability that the first quote answers the question."""
         if not cands:
             return 0.0
-        return calibrated(self.answerability(query, cands))
+        return calibrated(self.answerability(query, cands, quote))
+
+    def first_quote(self, cands: list[_Candidate], query_vector: np.ndarray) -> str:
+        """The text the best candidate is quoted with ("" when there is none)."""
+        if not cands:
+            return ""
+        doc_i, start, end = self._quote_span(cands[0].sentence, query_vector)
+        return self.r.data.documents[doc_i]["text"][start:end]
 
     def answer(
         self,
@@ -169,7 +184,7 @@ class Answerer:
         """An Answer quoting up to k passages' best sentences, or a decline."""
         version = self.r.data.index_version
         cands = self.candidates(search_query, query_vector, query_terms, hits)
-        confidence = self.confidence(search_query, cands)
+        confidence = self.confidence(search_query, cands, self.first_quote(cands, query_vector))
         if confidence < DECLINE_BELOW:
             return Answer(question, search_query, True, NOT_FOUND, version, round(confidence, 4))
         citations: list[Citation] = []

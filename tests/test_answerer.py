@@ -5,6 +5,7 @@ from itertools import pairwise
 import pytest
 
 from qa.answerer import DECLINE_BELOW, NOT_FOUND, _near_duplicate
+from qa.terms import terms
 from tests.helpers import assert_citations_exact, make_service, write_files
 
 
@@ -129,3 +130,26 @@ def test_no_quote_grows_past_the_limit_with_context(tmp_path):
     quote = answer.citations[0].quote
     assert sentence in quote and len(quote) <= 600
     assert_citations_exact(answer, corpus)
+
+
+def test_a_quote_without_the_questions_negation_or_number_lowers_the_answerability(service):
+    loaded = service.load()
+    retriever, answerer = loaded.retriever, loaded.answerer
+
+    def answerability(question: str, quote: str) -> float:
+        vector = service.embedder.encode([question])[0]
+        hits = retriever.search(vector, terms(question), k=10)
+        return answerer.answerability(question, answerer.candidates(question, vector, terms(question), hits), quote)
+
+    negated = "Who never kept the lighthouse logbook?"
+    assert answerability(negated, "The keeper never missed a log entry.") > answerability(
+        negated, "The keeper records the weather in the logbook every four hours."
+    )
+    dated = "Who invented the Fresnel lens in 1830?"
+    assert answerability(dated, "Fresnel improved the lens in 1830.") > answerability(
+        dated, "The Fresnel lens was invented by Augustin Fresnel in 1822."
+    )
+    plain = "Who invented the Fresnel lens?"
+    assert answerability(plain, "Fresnel improved the lens in 1830.") == answerability(
+        plain, "The Fresnel lens was invented by Augustin Fresnel in 1822."
+    )
