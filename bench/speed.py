@@ -19,6 +19,7 @@ from bench.speed_server import serve
 from bench.speed_stats import machine, ratio, rss_mb
 from qa.config import Settings
 from qa.embedder import WEIGHT_FILES, bundled_model_path
+from qa.server import WORKER_THREADS
 from qa.service import QAService
 from qa.threads import cores, limit_threads, threads_per_process
 
@@ -89,6 +90,9 @@ def _throughput(served, qs: list[str], plan: dict, workers: int) -> dict:
     for c in plan["concurrency"]:
         served_runs[str(c)] = speed_load.load_test(served.port, qs, c, seconds)
     rate_after = speed_load.bare_encode_rate(qs, workers, threads_per_process(workers), seconds)
+    # Context for the ratios: a worker encodes the questions that wait for its model together (qa/batcher.py),
+    # at most as many as it has request threads, so this is the ceiling of what batching can give.
+    batched = speed_load.bare_encode_rate(qs, workers, threads_per_process(workers), seconds, WORKER_THREADS)
     bare = (rate_before + rate_after) / 2
     for run in served_runs.values():
         run["vs_bare_rate"] = ratio(run["requests_per_s"], bare)
@@ -96,6 +100,8 @@ def _throughput(served, qs: list[str], plan: dict, workers: int) -> dict:
         "bare_encode_per_s": round(bare, 1),
         "bare_encode_per_s_runs": [round(rate_before, 1), round(rate_after, 1)],
         "bare_processes": workers,
+        "batched_encode_per_s": round(batched, 1),
+        "batch": WORKER_THREADS,
         "served": served_runs,
     }
 

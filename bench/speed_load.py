@@ -17,8 +17,8 @@ from bench.speed_server import Client
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
 
 
-def _encode_loop(questions: list[str], seconds: float, threads: int, ready, start, out) -> None:
-    """In a fresh process: encode one question at a time for `seconds`; put the count in `out`."""
+def _encode_loop(questions: list[str], seconds: float, threads: int, batch: int, ready, start, out) -> None:
+    """In a fresh process: encode `batch` questions per call for `seconds`; put the count in `out`."""
     from qa.embedder import SentenceTransformerEmbedder
     from qa.threads import limit_threads
 
@@ -29,16 +29,16 @@ def _encode_loop(questions: list[str], seconds: float, threads: int, ready, star
     start.wait()
     count, deadline = 0, time.perf_counter() + seconds
     while time.perf_counter() < deadline:
-        model.encode([questions[count % len(questions)]])
-        count += 1
+        model.encode([questions[(count + i) % len(questions)] for i in range(batch)])
+        count += batch
     out.put(count)
 
 
-def bare_encode_rate(questions: list[str], processes: int, threads: int, seconds: float) -> float:
-    """Questions per second encoded one at a time by `processes` processes of `threads` threads each."""
+def bare_encode_rate(questions: list[str], processes: int, threads: int, seconds: float, batch: int = 1) -> float:
+    """Questions per second encoded `batch` at a time by `processes` processes of `threads` threads each."""
     ctx = mp.get_context("spawn")  # no forked torch state
     ready, start, out = ctx.Queue(), ctx.Event(), ctx.Queue()
-    args = (questions, seconds, threads, ready, start, out)
+    args = (questions, seconds, threads, batch, ready, start, out)
     procs = [ctx.Process(target=_encode_loop, args=args) for _ in range(processes)]
     for p in procs:
         p.start()

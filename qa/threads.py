@@ -24,7 +24,7 @@ def worker_threads(workers: int) -> int:
 
 
 def encode_slots(threads: int) -> int | None:
-    """Questions a serving worker encodes at once: QA_ENCODE_SLOTS if set (0: no limit), else its torch threads."""
+    """Encodes a serving worker runs at once: QA_ENCODE_SLOTS if set (0: no limit), else its torch threads."""
     raw = os.environ.get("QA_ENCODE_SLOTS")
     if raw not in (None, ""):
         return int(raw) or None
