@@ -116,7 +116,7 @@ def coverage_accuracy(p: np.ndarray, y: np.ndarray, thresholds: list[float]) -> 
     return rows
 
 
-THRESHOLDS = [0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6]
+THRESHOLDS = [0.0, 0.02, 0.03, 0.04, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6]
 
 
 @click.command()

@@ -27,10 +27,10 @@ DECLINE_BELOW = 0.05
 # Answerability score: a linear score over the best sentence cosine, the best query-term coverage, how
 # specific the query words are that the corpus never mentions ("migraine", "neuralgia"), and whether the
 # first quote lacks the question's negation or a number it names (docs/QUALITY.md E12).
-CONF_INTERCEPT, CONF_WEIGHTS = -8.0, (20.0, 8.0, -1.5, -3.0, -3.0)
+CONF_INTERCEPT, CONF_WEIGHTS = -8.0, (20.0, 4.0, -1.5, -3.0, -3.0)
 # Platt scaling of that score to P(the first quote answers the question), fitted on the development splits
 # by `python -m bench.calibrate` (docs/QUALITY.md, "Calibrated confidence").
-PLATT_SLOPE, PLATT_INTERCEPT = 0.2959, -3.6383
+PLATT_SLOPE, PLATT_INTERCEPT = 0.3493, -3.2574
 # Words rarer than this (Zipf scale, wordfreq) in general English name a specific thing.
 COMMON_ZIPF = 4.5
 # A sentence that opens by pointing back ("It", "This", "However") is quoted with the one before it.
