@@ -56,15 +56,22 @@ def list_files(corpus_dir: Path) -> tuple[list[Path], list[Problem]]:
         raise CorpusError(f"corpus folder not found: {corpus_dir}")
     root = corpus_dir.resolve()
     found: list[Path] = []
+    real: dict[Path, Path] = {}  # each plain file's real path, from its folder's (once a folder: at scale
+    # a resolve() per file was most of a no-change build's time)
     for dirpath, dirnames, filenames in os.walk(corpus_dir, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found.extend(
-            Path(dirpath) / n for n in sorted(filenames) if not n.startswith(".") and Path(n).suffix.lower() in FORMATS
-        )
+        real_dir = os.path.realpath(dirpath)
+        for n in sorted(filenames):
+            if n.startswith(".") or os.path.splitext(n)[1].lower() not in FORMATS:
+                continue
+            path = Path(dirpath, n)
+            found.append(path)
+            if not os.path.islink(os.path.join(dirpath, n)):
+                real[path] = Path(real_dir, n)
     problems: list[Problem] = []
-    seen = {p.resolve(): p for p in found if not p.is_symlink()}
+    seen = {real[p]: p for p in found if p in real}
     files = list(seen.values())
-    for path in (p for p in found if p.is_symlink()):
+    for path in (p for p in found if p not in real):
         rel = path.relative_to(corpus_dir).as_posix()
         try:
             target = path.resolve()

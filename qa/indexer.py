@@ -16,6 +16,7 @@ import numpy as np
 from qa import __version__
 from qa.config import Settings
 from qa.corpus import Problem, list_files, read_document, sha256_bytes
+from qa.digests import DIGESTS_FILE, DigestCache
 from qa.embedder import Embedder, bundled_model_path, weights_fingerprint
 from qa.errors import CorpusError, QAError
 from qa.passages import chunk_document
@@ -27,6 +28,7 @@ from qa.store import (
     IndexWriter,
     build_lock,
     check_files,
+    file_sha256,
     read_index,
     read_manifest,
     recover,
@@ -110,15 +112,21 @@ def build_index(
         reusable = not rebuild and manifest is not None and manifest.get("settings") == key
         old_hashes = {d: v["sha256"] for d, v in manifest["documents"].items()} if manifest else {}
         report = BuildReport(problems=problems)
+        if reusable:
+            skipped = _nothing_changed(settings, manifest, files, old_hashes)
+            if skipped is not None:  # the model is not even loaded, nor any unchanged file read
+                problems.extend(skipped)
+                report.unchanged = len(old_hashes)
+                _fill_counts(report, manifest)
+                report.seconds = time.monotonic() - started
+                return report
 
         raw: dict[str, tuple[Path, bytes]] = {}
         for path in files:
             doc_id = path.relative_to(corpus_dir).as_posix()
             try:
-                if path.stat().st_size > settings.max_file_mb * 1024 * 1024:
-                    problems.append(
-                        Problem(doc_id, f"larger than {settings.max_file_mb:g} MB (raise QA_MAX_FILE_MB to include it)")
-                    )
+                if (problem := _too_large(settings, path, doc_id)) is not None:
+                    problems.append(problem)
                     continue
                 raw[doc_id] = (path, path.read_bytes())
             except OSError as exc:
@@ -216,10 +224,39 @@ def _fill_counts(report: BuildReport, manifest: dict) -> None:
     report.index_version = manifest["index_version"]
 
 
-def _intact(settings: Settings, manifest: dict) -> bool:
+def _too_large(settings: Settings, path: Path, doc_id: str) -> Problem | None:
+    """The problem of a file over the size limit, or None (stat errors propagate)."""
+    if path.stat().st_size > settings.max_file_mb * 1024 * 1024:
+        return Problem(doc_id, f"larger than {settings.max_file_mb:g} MB (raise QA_MAX_FILE_MB to include it)")
+    return None
+
+
+def _nothing_changed(settings: Settings, manifest: dict, files: list[Path], old_hashes: dict) -> list[Problem] | None:
+    """The skipped files' problems when no document changed and the index is intact, else None.
+
+    Digests of files whose stat has not moved since they were last hashed are taken from the index folder's
+    DigestCache, so at scale the check reads neither the corpus nor the index (docs/PERFORMANCE.md).
+    """
+    remembered = DigestCache(Path(settings.index_dir) / DIGESTS_FILE)
+    corpus_dir, skipped, hashes = Path(settings.corpus_dir), [], {}
+    try:
+        for path in files:
+            doc_id = path.relative_to(corpus_dir).as_posix()
+            if (problem := _too_large(settings, path, doc_id)) is not None:
+                skipped.append(problem)
+                continue
+            hashes[doc_id] = remembered.digest(path, file_sha256)
+    except OSError:
+        return None  # the full pass reads every file and reports what it cannot read
+    unchanged = hashes == old_hashes and _intact(settings, manifest, remembered)
+    remembered.save()
+    return skipped if unchanged else None
+
+
+def _intact(settings: Settings, manifest: dict, remembered: DigestCache | None = None) -> bool:
     """Whether every file of the current index is as written (a damaged one is rebuilt, not kept)."""
     try:
-        check_files(settings.index_dir, manifest)
+        check_files(settings.index_dir, manifest, remembered)
         return True
     except QAError:
         return False

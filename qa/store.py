@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.digests import DigestCache
 from qa.errors import BuildLocked, IndexNotFound, IndexUnusable
 
 FORMAT_VERSION = 1
@@ -248,15 +249,20 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def check_files(index_dir: Path, manifest: dict) -> None:
-    """Every file the manifest lists is there with the size and SHA-256 it was written with."""
+def check_files(index_dir: Path, manifest: dict, remembered: DigestCache | None = None) -> None:
+    """Every file the manifest lists is there with the size and SHA-256 it was written with.
+
+    With `remembered`, a file whose stat has not moved since it was last hashed is not read again.
+    """
     # The hashes cost one extra read of the index per load; they catch flipped bytes and files of another build.
     digests = manifest.get("sha256", {})  # absent in indexes written before it was recorded
     for name, size in manifest.get("files", {}).items():
         path = Path(index_dir) / name
         try:
             actual = path.stat().st_size
-            digest = file_sha256(path) if name in digests and actual == size else None
+            digest = None
+            if name in digests and actual == size:
+                digest = remembered.digest(path, file_sha256) if remembered else file_sha256(path)
         except OSError:
             raise IndexUnusable(f"index file {path} is missing; {REBUILD_HINT}") from None
         if actual != size:
