@@ -143,7 +143,7 @@ def build_index(
             return report
         # FAISS and bm25s are imported only when there is work to do (a no-change build ends above).
         from qa.dense import DenseIndex
-        from qa.lexical import BM25Index
+        from qa.lexical import BM25Builder
 
         old = None if rebuild else _read_old(settings, manifest)
         # Vectors are cached by their exact text, so any old index of the same model can lend them.
@@ -196,12 +196,12 @@ def build_index(
             data = _assemble(ordered, model, key, params_to_dict(params), filler.outputs())
             titled = _titled_documents(data)
             del ordered, docs, old_docs, old  # the tables are in `data` now
-            # One passage's terms at a time: the builder keeps term ids and counts, never every token list.
-            bm25 = BM25Index.build(
-                terms(_passage_lexical_text(data, i, titled)) for i in range(len(data.passage_vectors))
-            )
-            writer.save(BM25_DIR, bm25.save)
-            del bm25  # written now, so its matrix is not held beside FAISS's copy of the vectors
+            # One passage's terms at a time, as term ids and counts spilled to files in the new index's
+            # temporary folder; the matrix is filled into the BM25 folder's files, never held whole.
+            with BM25Builder(spill_dir=writer.tmp) as bm25:
+                for i in range(len(data.passage_vectors)):
+                    bm25.add(terms(_passage_lexical_text(data, i, titled)))
+                writer.save(BM25_DIR, bm25.write)  # the spill folder is gone before commit() lists the files
             dense = DenseIndex.create(data.passage_vectors.shape[1], len(data.passage_vectors))
             dense.add(data.passage_vectors)
             data.manifest["dense_index"] = dense.kind

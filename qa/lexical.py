@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
+import tempfile
 import unicodedata
 from array import array
 from collections import Counter
@@ -19,6 +21,13 @@ K1, B = 0.9, 0.4
 PREFIX = 6
 # Matrix entries (a document's distinct terms) scored and placed at a time when a BM25Builder finishes.
 FINISH_ENTRIES = 262_144
+# Entries a BM25Builder with a spill folder buffers (8 bytes each) before appending them to its files.
+SPILL_ENTRIES = 262_144
+# bm25s's names for the matrix files (BM25.save and BM25.load defaults), filled in place by BM25Builder.write.
+DATA_FILE, INDICES_FILE = "data.csc.index.npy", "indices.csc.index.npy"
+# Every file of a saved index (bm25s writes no non-occurrence array for the "lucene" method, nor a corpus).
+BM25_FILES = (DATA_FILE, INDICES_FILE, "indptr.csc.index.npy", "vocab.index.json", "params.index.json")
+IDS_FILE, TFS_FILE = "ids.int32", "tfs.int32"  # the spill files
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -86,17 +95,39 @@ class BM25Index:
 
 # The result is what bm25s's BM25(k1=K1, b=B).index() makes of the same token lists (its "lucene" method,
 # an empty document as the one term ""), score for score and in the same saved format; only the term ids
-# differ (first seen first, where bm25s numbers terms in set order). It holds the vocabulary and 8 bytes per
-# distinct term of each document while adding, and the matrix (8 bytes an entry) as well when finishing.
+# differ (first seen first, where bm25s numbers terms in set order). While adding it holds the vocabulary,
+# 16 bytes per document and 8 bytes per (document, distinct term) entry: all of them, or with a spill folder
+# at most spill_entries, the rest being in files there. finish() makes the matrix (8 bytes an entry) in
+# memory; write() fills it straight into bm25s's .npy files, reading the entries back in slices.
 class BM25Builder:
     """Builds a BM25Index one document at a time, keeping each document as term ids and counts, not strings."""
 
-    def __init__(self) -> None:
+    def __init__(self, spill_dir: Path | None = None, spill_entries: int | None = None) -> None:
         self.vocab: dict[str, int] = {}
         self._ids = array("i")  # each document's distinct term ids, document after document
         self._tfs = array("i")  # how often each of those occurs in its document
         self._distinct = array("q")  # distinct terms per document
         self._lengths = array("q")  # terms per document
+        self._spill_entries = SPILL_ENTRIES if spill_entries is None else spill_entries
+        self._spill: Path | None = None
+        self._closed = False
+        if spill_dir is not None:
+            # A folder of its own inside the caller's (a new index's temporary folder, removed if the build
+            # dies): close() removes it, so it never becomes part of the index.
+            self._spill = Path(tempfile.mkdtemp(prefix="bm25-spill-", dir=spill_dir))
+
+    def __enter__(self) -> BM25Builder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Remove the spill files, if any; the builder cannot finish after this."""
+        if self._spill is not None:
+            shutil.rmtree(self._spill, ignore_errors=True)
+            self._spill = None
+        self._closed = True  # finishing now fails rather than miss the spilled entries
 
     def add(self, tokens: list[str]) -> None:
         """Append one document (its terms, repeats kept); an empty one still gets a row."""
@@ -106,24 +137,48 @@ class BM25Builder:
         self._tfs.extend(counts.values())
         self._distinct.append(len(counts))
         self._lengths.append(len(tokens) or 1)
+        if self._spill is not None and len(self._ids) >= self._spill_entries:
+            self._flush()
 
-    def finish(self) -> BM25Index:
-        """The index of every document added (a corpus of none is indexed as one empty document)."""
+    def _flush(self) -> None:
+        """Append the buffered entries to the spill files and empty the buffers."""
+        if self._spill is None or not self._ids:
+            return  # without a spill folder everything stays in the buffers
+        for name, buffer in ((IDS_FILE, self._ids), (TFS_FILE, self._tfs)):
+            with open(self._spill / name, "ab") as fh:
+                buffer.tofile(fh)
+        self._ids, self._tfs = array("i"), array("i")  # new arrays, so the old allocations are freed
+
+    def _read(self, name: str, e0: int, e1: int) -> np.ndarray:
+        """Entries e0 to e1 of the term ids (IDS_FILE) or counts (TFS_FILE), from the buffers or the spill file."""
+        if self._spill is None:
+            return np.frombuffer(self._ids if name == IDS_FILE else self._tfs, dtype=np.int32)[e0:e1]
+        return np.fromfile(self._spill / name, dtype=np.int32, count=e1 - e0, offset=e0 * 4)
+
+    def _seal(self) -> tuple[np.ndarray, np.ndarray]:
+        """Spill what is buffered; the matrix's column pointers (indptr) and each term's idf."""
+        if self._closed:
+            raise ValueError("this BM25Builder was already finished or closed")
         if not self._lengths:
             self.add([])
+        self._flush()
         n_docs, n_vocab = len(self._lengths), len(self.vocab)
-        ids = np.frombuffer(self._ids, dtype=np.int32)
-        tfs = np.frombuffer(self._tfs, dtype=np.int32)
-        distinct = np.frombuffer(self._distinct, dtype=np.int64)
-        lengths = np.frombuffer(self._lengths, dtype=np.int64)
-        avg_len = lengths.mean()
-        df = np.bincount(ids, minlength=n_vocab)
+        entries = int(np.frombuffer(self._distinct, dtype=np.int64).sum())
+        df = np.zeros(n_vocab, dtype=np.int64)
+        for e0 in range(0, entries, FINISH_ENTRIES):  # in slices: bincount copies its input as int64
+            df += np.bincount(self._read(IDS_FILE, e0, min(entries, e0 + FINISH_ENTRIES)), minlength=n_vocab)
         # math.log per term, as bm25s computes it, then float32 as it stores it.
         idf = np.array([math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) for d in df.tolist()]).astype(np.float32)
         indptr = np.zeros(n_vocab + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
-        data = np.empty(len(ids), dtype=np.float32)
-        indices = np.empty(len(ids), dtype=np.int32)
+        return indptr, idf
+
+    def _place(self, indptr: np.ndarray, idf: np.ndarray, data: np.ndarray, indices: np.ndarray) -> None:
+        """Score every entry and put it in its column of `data` and `indices`, in document order."""
+        n_docs = len(self._lengths)
+        distinct = np.frombuffer(self._distinct, dtype=np.int64)
+        lengths = np.frombuffer(self._lengths, dtype=np.int64)
+        avg_len = lengths.mean()
         heads = indptr[:-1].copy()  # next free slot of each term's column
         starts = np.zeros(n_docs + 1, dtype=np.int64)
         np.cumsum(distinct, out=starts[1:])
@@ -133,7 +188,7 @@ class BM25Builder:
             e0, e1 = int(starts[d0]), int(starts[d1])
             rows = np.repeat(np.arange(d0, d1, dtype=np.int32), distinct[d0:d1])
             doc_len = np.repeat(lengths[d0:d1], distinct[d0:d1])
-            cols, tf = ids[e0:e1], tfs[e0:e1].astype(np.float64)
+            cols, tf = self._read(IDS_FILE, e0, e1), self._read(TFS_FILE, e0, e1).astype(np.float64)
             # bm25s's float64 arithmetic, in its order: idf * tf / (k1 * (1 - b + b * len / avg) + tf).
             scores = (idf[cols] * (tf / (K1 * ((1 - B) + B * doc_len / avg_len) + tf))).astype(np.float32)
             # Each column lists its documents in order: place this slice's entries after the earlier ones.
@@ -145,12 +200,40 @@ class BM25Builder:
             present, counts = np.unique(sorted_cols, return_counts=True)
             heads[present] += counts
             d0 = d1
+
+    def _model(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray) -> bm25s.BM25:
+        """A bm25s model over the given matrix and this builder's vocabulary."""
         vocab = self.vocab
         if "" not in vocab:
-            vocab[""] = n_vocab  # as bm25s adds it: a term of no document
+            vocab[""] = len(indptr) - 1  # as bm25s adds it: a term of no document
         model = bm25s.BM25(k1=K1, b=B)
-        model.scores = {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
+        model.scores = {"data": data, "indices": indices, "indptr": indptr, "num_docs": len(self._lengths)}
         model.vocab_dict = vocab
         model.unique_token_ids_set = set(vocab.values())
         model.nonoccurrence_array = None
-        return BM25Index(model)
+        return model
+
+    def finish(self) -> BM25Index:
+        """The index of every document added, in memory (a corpus of none is indexed as one empty document)."""
+        indptr, idf = self._seal()
+        data = np.empty(int(indptr[-1]), dtype=np.float32)
+        indices = np.empty(int(indptr[-1]), dtype=np.int32)
+        self._place(indptr, idf, data, indices)
+        self.close()
+        return BM25Index(self._model(data, indices, indptr))
+
+    def write(self, folder: Path) -> None:
+        """Write the index of every document added into `folder` as BM25Index.save would, the matrix filled in place."""
+        indptr, idf = self._seal()
+        model = self._model(np.empty(0, dtype=np.float32), np.empty(0, dtype=np.int32), indptr)
+        # bm25s writes the parameters, vocabulary and indptr exactly as its save does; the two matrix files it
+        # writes empty are then replaced by memory-mapped ones of the same dtypes, filled slice by slice.
+        model.save(str(folder), show_progress=False)
+        n = int(indptr[-1])
+        data = np.lib.format.open_memmap(folder / DATA_FILE, mode="w+", dtype=np.float32, shape=(n,))
+        indices = np.lib.format.open_memmap(folder / INDICES_FILE, mode="w+", dtype=np.int32, shape=(n,))
+        self._place(indptr, idf, data, indices)
+        data.flush()  # IndexWriter.commit fsyncs and hashes every file of the folder
+        indices.flush()
+        del data, indices
+        self.close()

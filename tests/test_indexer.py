@@ -283,3 +283,44 @@ def test_a_build_whose_model_fails_midway_leaves_the_old_index_and_no_temp_folde
     assert {p.relative_to(index): p.read_bytes() for p in index.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".index.") and p.is_dir()) == []
     assert read_index(index).index_version == first.index_version
+
+
+def test_the_bm25_folder_is_written_through_spill_files_that_are_gone_before_the_manifest(
+    corpus_dir, tmp_path, monkeypatch
+):
+    from qa.indexer import BM25_DIR
+    from qa.lexical import BM25_FILES, BM25Builder
+
+    build(corpus_dir, tmp_path / "default", HashEmbedder())
+    spills = []
+    flush = BM25Builder._flush
+    monkeypatch.setattr(BM25Builder, "_flush", lambda self: spills.append(len(self._ids)) or flush(self))
+    monkeypatch.setattr("qa.lexical.SPILL_ENTRIES", 3)  # many spills, boundaries inside passages
+    build(corpus_dir, tmp_path / "spilled", HashEmbedder())
+    assert len(spills) > 2  # every passage has 3 distinct terms or more, so each add() spilled
+    manifest = read_manifest(tmp_path / "spilled")
+    listed = sorted(name for name in manifest["files"] if name.startswith(f"{BM25_DIR}/"))
+    assert listed == sorted(f"{BM25_DIR}/{name}" for name in BM25_FILES)
+    assert all(name in manifest["sha256"] for name in listed)  # the checksums cover the BM25 files
+    assert not any("spill" in p.name for p in (tmp_path / "spilled").rglob("*"))
+    for name in BM25_FILES:
+        a, b = (tmp_path / "default" / BM25_DIR / name), (tmp_path / "spilled" / BM25_DIR / name)
+        assert a.read_bytes() == b.read_bytes(), name
+
+
+def test_a_build_that_fails_writing_bm25_leaves_the_old_index_and_no_temp_folder(corpus_dir, tmp_path, monkeypatch):
+    index = tmp_path / "index"
+    first = build(corpus_dir, index, HashEmbedder())
+    before = {p.relative_to(index): p.read_bytes() for p in index.rglob("*") if p.is_file()}
+    (corpus_dir / "tides.txt").write_text(NEW_DOC * 3)
+    monkeypatch.setattr("qa.lexical.SPILL_ENTRIES", 2)
+
+    def fail(*args):
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr("qa.lexical.BM25Builder._place", fail)  # after the spill and bm25s's small files
+    with pytest.raises(OSError, match="no space"):
+        build(corpus_dir, index, HashEmbedder(), rebuild=True)
+    assert {p.relative_to(index): p.read_bytes() for p in index.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".index.")) == [".index.lock"]
+    assert read_index(index).index_version == first.index_version
