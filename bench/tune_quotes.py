@@ -27,7 +27,6 @@ from qa.embedder import Embedder
 from qa.evaluate import EvalItem, hit_rank, read_items
 from qa.query import resolve
 from qa.service import QAService
-from qa.terms import terms
 
 
 @dataclass
@@ -46,8 +45,9 @@ def cases(service: QAService, embedder: Embedder, questions: list[tuple[str, Cal
     out = []
     for text, is_hit in questions:
         vector = embedder.encode([text])[0]
-        hits = r.search(vector, terms(text), k=10)
-        cands = ans.candidates(text, vector, terms(text), hits)
+        query_terms = r.query_terms(text)
+        hits = r.search(vector, query_terms, k=10)
+        cands = ans.candidates(text, vector, query_terms, hits)
         good = set()
         for c in cands:
             doc_i, start, end = ans._quote_span(c.sentence, vector)

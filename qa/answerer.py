@@ -30,7 +30,7 @@ DECLINE_BELOW = 0.05
 CONF_INTERCEPT, CONF_WEIGHTS = -8.0, (20.0, 4.0, -1.5, -3.0, -3.0)
 # Platt scaling of that score to P(the first quote answers the question), fitted on the development splits
 # by `python -m bench.calibrate` (docs/QUALITY.md, "Calibrated confidence").
-PLATT_SLOPE, PLATT_INTERCEPT = 0.3493, -3.2574
+PLATT_SLOPE, PLATT_INTERCEPT = 0.3658, -3.4061
 # Words rarer than this (Zipf scale, wordfreq) in general English name a specific thing.
 COMMON_ZIPF = 4.5
 # A sentence that opens by pointing back ("It", "This", "However") is quoted with the one before it.

@@ -19,6 +19,9 @@ import numpy as np
 K1, B = 0.9, 0.4
 # Stems sharing this many first letters count as the same word for "does the corpus mention it".
 PREFIX = 6
+# Shorter words have too many indexed neighbours one typing error away ("cat": "car", "can") to guess which.
+MIN_CORRECTED = 5
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 # Matrix entries (a document's distinct terms) scored and placed at a time when a BM25Builder finishes.
 FINISH_ENTRIES = 262_144
 # Entries a BM25Builder with a spill folder buffers (8 bytes each) before appending them to its files.
@@ -37,6 +40,17 @@ def _fold(word: str) -> str:
     if word.isascii():
         return word
     return "".join(ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch))
+
+
+def _one_edit(word: str) -> set[str]:
+    """Every string one deletion, transposition, substitution or insertion of a letter away from word."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return (
+        {a + b[1:] for a, b in splits if b}
+        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+        | {a + c + b for a, b in splits for c in _LETTERS}
+    ) - {word}
 
 
 class BM25Index:
@@ -74,7 +88,8 @@ class BM25Index:
         return np.asarray(self.model.get_scores_from_ids(ids), dtype=np.float32)
 
     def knows(self, term: str) -> bool:
-        """Whether a term, or a word sharing its first PREFIX letters ("botulinum"/"botuline"), is indexed.
+        """Whether a term, a word sharing its first PREFIX letters ("botulinum"/"botuline") or one a typing
+        error away ("symtom"/"symptom") is indexed.
 
         Accents are ignored ("Maiziere"/"Maizière"): questions are often typed without them.
         """
@@ -83,8 +98,26 @@ class BM25Index:
         if self._prefixes is None:
             folded = {_fold(t) for t in self.model.vocab_dict}
             self._prefixes = folded | {t[:PREFIX] for t in folded if len(t) >= PREFIX}
-        term = _fold(term)
-        return term in self._prefixes or (len(term) >= PREFIX and term[:PREFIX] in self._prefixes)
+        folded = _fold(term)
+        if folded in self._prefixes or (len(folded) >= PREFIX and folded[:PREFIX] in self._prefixes):
+            return True
+        return self.correct(term) != term
+
+    def correct(self, term: str) -> str:
+        """The term, or the indexed term one typing error away from it ("symtom" -> "symptom"; the most
+        frequent when several are), for a term the index lacks of at least MIN_CORRECTED letters."""
+        vocab = self.model.vocab_dict
+        if term in vocab or len(term) < MIN_CORRECTED or not term.isalpha() or not term.isascii():
+            return term
+        best, best_df = term, 0
+        for candidate in _one_edit(term):
+            i = vocab.get(candidate)
+            if i is None or i >= len(self.df):
+                continue
+            df = int(self.df[i])
+            if df > best_df or (df == best_df and candidate < best):
+                best, best_df = candidate, df
+        return best
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a term; unseen terms get the highest value."""

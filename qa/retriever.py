@@ -120,6 +120,10 @@ class Retriever:
         rescored = [Hit(h.passage, h.score + float(b), h.dense, h.bm25) for h, b in zip(hits, bonus, strict=True)]
         return sorted(rescored, key=lambda h: (-h.score, h.passage))
 
+    def query_terms(self, text: str) -> list[str]:
+        """The terms of a question, each one typing error away from an indexed term corrected to it."""
+        return [self.bm25.correct(t) for t in terms(text)]
+
     def term_weights(self, query_terms: list[str]) -> dict[str, float]:
         """IDF weight of each distinct query term, normalized to sum to 1."""
         weights = {t: self.bm25.idf(t) for t in set(query_terms)}

@@ -15,7 +15,7 @@ from qa.errors import IndexNotFound, IndexUnusable, QAError
 from qa.indexer import BuildReport, build_index, model_identity
 from qa.query import resolve
 from qa.store import MANIFEST, REBUILD_HINT
-from qa.terms import load_stemmer, terms
+from qa.terms import load_stemmer
 
 if TYPE_CHECKING:  # FAISS and bm25s come with them; a `qa build` with nothing to do never needs them
     import numpy as np
@@ -237,7 +237,7 @@ class QAService:
                 vector = self.batcher.encode(search_query)
             else:
                 vector = self.embedder.encode([search_query])[0]
-        query_terms = terms(search_query)
+        query_terms = loaded.retriever.query_terms(search_query)
         return search_query, vector, query_terms, loaded.retriever.search(vector, query_terms, k=k, mode=mode)
 
     def ask(self, question: str, history: list[str] | None = None, k: int = 3, mode: str | None = None) -> Answer:

@@ -153,3 +153,13 @@ def test_a_quote_without_the_questions_negation_or_number_lowers_the_answerabili
     assert answerability(plain, "Fresnel improved the lens in 1830.") == answerability(
         plain, "The Fresnel lens was invented by Augustin Fresnel in 1822."
     )
+
+
+def test_a_question_with_a_typing_error_is_answered_as_if_spelt_right(service):
+    right, typo = "Who invented the Fresnel lens?", "Who invnted the Fresnel lens?"
+    retriever, answerer = service.load().retriever, service.load().answerer
+    assert retriever.query_terms(typo) == retriever.query_terms(right) == terms(right)
+    assert answerer.missing_specificity(typo) == 0.0  # a misspelt word is not a topic the corpus lacks
+    answer = service.ask(typo)
+    assert not answer.abstained
+    assert "invented by Augustin Fresnel in 1822" in answer.citations[0].quote

@@ -58,6 +58,26 @@ def test_knows_matches_whole_terms_six_letter_prefixes_and_ignores_accents():
     assert not index.knows("migraine") and not index.knows("bot")
 
 
+def test_a_term_one_typing_error_from_an_indexed_one_is_corrected_to_it():
+    index = BM25Index.build(
+        [terms("Symptoms of the spasm"), terms("The symptom list and the hereditary form"), terms("the spam filter")]
+    )
+    symptom, hereditari = terms("symptom hereditary")
+    assert index.correct(terms("symtoms")[0]) == symptom  # a letter left out
+    assert index.correct(terms("herediatry")[0]) == hereditari  # two letters swapped
+    assert index.correct(symptom) == symptom  # indexed terms stay
+    assert index.correct("spasn") == "spasm"  # one letter wrong
+    assert index.correct("spam") == "spam" and index.correct("spaz") == "spaz"  # too short to guess
+    assert index.correct("volcano") == "volcano"  # nothing near it
+    assert index.knows(terms("symtoms")[0]) and not index.knows("volcano")
+
+
+def test_a_correction_prefers_the_more_frequent_of_two_neighbours():
+    index = BM25Index.build([terms("candles"), terms("handles"), terms("door handles")])
+    assert terms("candles handles") == ["candl", "handl"]
+    assert index.correct("pandl") == "handl"  # one substitution from either; "handl" is in two passages
+
+
 def _bm25s_reference(token_lists: list[list[str]]):
     """The index as bm25s builds it from the token lists (how BM25Index.build worked before BM25Builder)."""
     import bm25s
