@@ -88,10 +88,10 @@ class BM25Index:
         return np.asarray(self.model.get_scores_from_ids(ids), dtype=np.float32)
 
     def knows(self, term: str) -> bool:
-        """Whether a term, a word sharing its first PREFIX letters ("botulinum"/"botuline") or one a typing
-        error away ("symtom"/"symptom") is indexed.
+        """Whether a term is indexed, or a word sharing its first PREFIX letters, or one a typing error away.
 
-        Accents are ignored ("Maiziere"/"Maizière"): questions are often typed without them.
+        "botulinum" is known from "botuline", "symtom" from "symptom", and accents are ignored ("Maiziere" /
+        "Maizière"): questions are often typed without them.
         """
         if term in self.model.vocab_dict:
             return True
@@ -104,8 +104,7 @@ class BM25Index:
         return self.correct(term) != term
 
     def correct(self, term: str) -> str:
-        """The term, or the indexed term one typing error away from it ("symtom" -> "symptom"; the most
-        frequent when several are), for a term the index lacks of at least MIN_CORRECTED letters."""
+        """The term, or (unindexed, MIN_CORRECTED letters or more) the commonest indexed term one edit away."""
         vocab = self.model.vocab_dict
         if term in vocab or len(term) < MIN_CORRECTED or not term.isalpha() or not term.isascii():
             return term
