@@ -16,6 +16,11 @@ from qa.store import build_lock, read_index, read_manifest
 from tests.helpers import BEES, NEW_DOC, make_service, write_files
 
 
+def files_of(index: Path) -> dict[Path, bytes]:
+    """Every file of an index folder and its bytes."""
+    return {p.relative_to(index): p.read_bytes() for p in index.rglob("*") if p.is_file()}
+
+
 def build(corpus: Path, index: Path, embedder: HashEmbedder, **kwargs):
     return make_service(corpus, index, embedder).build(**kwargs)
 
@@ -265,22 +270,35 @@ def test_a_build_embeds_in_batches_and_gives_the_same_index(corpus_dir, tmp_path
     assert a.index_version == b.index_version
 
 
-def test_a_build_whose_model_fails_midway_leaves_the_old_index_and_no_temp_folder(corpus_dir, tmp_path, monkeypatch):
+class FailsOnSecondBatch(HashEmbedder):
+    """A model that runs out of memory on its second batch."""
+
+    def encode(self, texts, batch_size=64, progress=False):
+        if self.calls == 1:
+            raise RuntimeError("out of memory")
+        return super().encode(texts, batch_size, progress)
+
+
+def _fail_writing(*args):
+    raise OSError("no space left on device")
+
+
+@pytest.mark.parametrize("where", ["embedding", "writing bm25"])
+def test_a_build_that_fails_midway_leaves_the_old_index_and_no_temp_folder(corpus_dir, tmp_path, monkeypatch, where):
     index = tmp_path / "index"
     first = build(corpus_dir, index, HashEmbedder())
-    before = {p.relative_to(index): p.read_bytes() for p in index.rglob("*") if p.is_file()}
+    before = files_of(index)
     (corpus_dir / "tides.txt").write_text(NEW_DOC * 3)
-    monkeypatch.setattr("qa.vectors.EMBED_BATCH", 2)
-
-    class FailsOnSecondBatch(HashEmbedder):
-        def encode(self, texts, batch_size=64, progress=False):
-            if self.calls == 1:
-                raise RuntimeError("out of memory")
-            return super().encode(texts, batch_size, progress)
-
-    with pytest.raises(RuntimeError, match="out of memory"):
-        build(corpus_dir, index, FailsOnSecondBatch(), rebuild=True)
-    assert {p.relative_to(index): p.read_bytes() for p in index.rglob("*") if p.is_file()} == before
+    if where == "embedding":
+        monkeypatch.setattr("qa.vectors.EMBED_BATCH", 2)
+        embedder, error = FailsOnSecondBatch(), "out of memory"
+    else:  # after the spill files and bm25s's small files are written
+        monkeypatch.setattr("qa.lexical.SPILL_ENTRIES", 2)
+        monkeypatch.setattr("qa.lexical.BM25Builder._place", _fail_writing)
+        embedder, error = HashEmbedder(), "no space"
+    with pytest.raises((RuntimeError, OSError), match=error):
+        build(corpus_dir, index, embedder, rebuild=True)
+    assert files_of(index) == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".index.") and p.is_dir()) == []
     assert read_index(index).index_version == first.index_version
 
@@ -306,21 +324,3 @@ def test_the_bm25_folder_is_written_through_spill_files_that_are_gone_before_the
     for name in BM25_FILES:
         a, b = (tmp_path / "default" / BM25_DIR / name), (tmp_path / "spilled" / BM25_DIR / name)
         assert a.read_bytes() == b.read_bytes(), name
-
-
-def test_a_build_that_fails_writing_bm25_leaves_the_old_index_and_no_temp_folder(corpus_dir, tmp_path, monkeypatch):
-    index = tmp_path / "index"
-    first = build(corpus_dir, index, HashEmbedder())
-    before = {p.relative_to(index): p.read_bytes() for p in index.rglob("*") if p.is_file()}
-    (corpus_dir / "tides.txt").write_text(NEW_DOC * 3)
-    monkeypatch.setattr("qa.lexical.SPILL_ENTRIES", 2)
-
-    def fail(*args):
-        raise OSError("no space left on device")
-
-    monkeypatch.setattr("qa.lexical.BM25Builder._place", fail)  # after the spill and bm25s's small files
-    with pytest.raises(OSError, match="no space"):
-        build(corpus_dir, index, HashEmbedder(), rebuild=True)
-    assert {p.relative_to(index): p.read_bytes() for p in index.rglob("*") if p.is_file()} == before
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".index.")) == [".index.lock"]
-    assert read_index(index).index_version == first.index_version
