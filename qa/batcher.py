@@ -38,6 +38,7 @@ class EncodeBatcher:
         self._changed = threading.Condition()
         self.batches = 0  # forward passes run, and questions they encoded: for tests and benchmarks
         self.encoded = 0
+        self.on_batch: Callable[[int], None] | None = None  # told each batch's size (the app's metrics)
 
     def encode(self, text: str) -> np.ndarray:
         """The vector of one text, possibly computed in a batch with others."""
@@ -59,6 +60,8 @@ class EncodeBatcher:
                     self._running -= 1
                     self.batches += 1
                     self.encoded += len(batch)
+                    if self.on_batch is not None:
+                        self.on_batch(len(batch))
                     for i, done in enumerate(batch):
                         done.vector = None if vectors is None else vectors[i]
                         done.error, done.finished = error, True

@@ -12,6 +12,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+BATCH_BUCKETS = (1, 2, 3, 4, 6, 8)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -63,6 +64,12 @@ class Metrics:
         self.answers = Counter("qa_answers", "Answers to /api/ask by outcome", ["outcome"], registry=self.registry)
         self.answers.labels("answered")
         self.answers.labels("declined")
+        self.batch_size = Histogram(
+            "qa_encode_batch_size",
+            "Questions encoded together in one forward pass (count: passes, sum: questions)",
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
         self.index_info = _IndexInfo(index_version)
         self.registry.register(self.index_info)
 
@@ -74,6 +81,10 @@ class Metrics:
     def answered(self, abstained: bool) -> None:
         """Count one answer, declined or not."""
         self.answers.labels("declined" if abstained else "answered").inc()
+
+    def encoded(self, questions: int) -> None:
+        """Count one forward pass of the model over `questions` questions."""
+        self.batch_size.observe(questions)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric (all workers' when multiprocess)."""

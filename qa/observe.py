@@ -32,6 +32,8 @@ def install(app: Flask) -> None:
     """Time, log and count every request of app; limit /api/ask per client when RATE_LIMIT is above 0."""
     service = app.extensions["qa"]
     app.extensions["qa.metrics"] = Metrics(service.loaded_version)
+    if service.batcher is not None:  # a served worker: the questions that wait for its model are batched
+        service.batcher.on_batch = app.extensions["qa.metrics"].encoded
     per_minute = int(app.config["RATE_LIMIT"] or 0)
     app.extensions["qa.limiter"] = RateLimiter(per_minute) if per_minute > 0 else None
     app.before_request(_start)

@@ -101,6 +101,18 @@ def test_metrics_count_requests_declines_latency_and_the_index_version(app, clie
     assert metric(text, "qa_index_info", index_version=version) == 1
 
 
+def test_metrics_count_the_questions_a_worker_encodes_together(tmp_path):
+    service = web_service(tmp_path)
+    service.limit_encodes(1)  # as a gunicorn worker's service is set up: its encodes go through the batcher
+    client = create_app({"QA_SERVICE": service, "RATE_LIMIT": 0}).test_client()
+    for _ in range(3):
+        client.post("/api/ask", json={"question": QUESTION})
+    text = client.get("/api/metrics").get_data(as_text=True)
+    assert metric(text, "qa_encode_batch_size_count") == 3  # one at a time: three passes of one question
+    assert metric(text, "qa_encode_batch_size_sum") == 3
+    assert metric(text, "qa_encode_batch_size_bucket", le="1.0") == 3
+
+
 def test_unmatched_paths_share_one_route_label(client):
     for i in range(5):
         client.get(f"/no/such/page/{i}")
