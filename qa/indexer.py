@@ -113,34 +113,33 @@ def build_index(
         old_hashes = {d: v["sha256"] for d, v in manifest["documents"].items()} if manifest else {}
         report = BuildReport(problems=problems)
         if reusable:
-            skipped = _nothing_changed(settings, manifest, files, old_hashes)
-            if skipped is not None:  # the model is not even loaded, nor any unchanged file read
+            # Digests of files whose stat has not moved since they were last hashed are remembered in the index
+            # folder, so at scale this check reads neither the corpus nor the index (docs/PERFORMANCE.md).
+            remembered = DigestCache(Path(settings.index_dir) / DIGESTS_FILE)
+            hashes, skipped = _scan(settings, files, lambda path, _: remembered.digest(path, file_sha256))
+            nothing_changed = hashes == old_hashes and _intact(settings, manifest, remembered)
+            remembered.save()
+            if nothing_changed:  # the model is not even loaded, nor any unchanged file read
                 problems.extend(skipped)
-                report.unchanged = len(old_hashes)
+                report.unchanged = len(hashes)
                 _fill_counts(report, manifest)
                 report.seconds = time.monotonic() - started
                 return report
 
         raw: dict[str, tuple[Path, bytes]] = {}
-        for path in files:
-            doc_id = path.relative_to(corpus_dir).as_posix()
-            try:
-                if (problem := _too_large(settings, path, doc_id)) is not None:
-                    problems.append(problem)
-                    continue
-                raw[doc_id] = (path, path.read_bytes())
-            except OSError as exc:
-                problems.append(Problem(doc_id, f"cannot read file: {exc.strerror or exc}"))
-        hashes = {doc_id: sha256_bytes(data) for doc_id, (_, data) in raw.items()}
+
+        def read(path: Path, doc_id: str) -> str:
+            data = path.read_bytes()
+            raw[doc_id] = (path, data)
+            return sha256_bytes(data)
+
+        hashes, skipped = _scan(settings, files, read)
+        problems.extend(skipped)
         unchanged = {d for d, h in hashes.items() if old_hashes.get(d) == h}
         report.removed = len(set(old_hashes) - set(hashes))
         report.unchanged = len(unchanged)
         report.changed = sum(1 for d in hashes if d in old_hashes and d not in unchanged)
         report.added = sum(1 for d in hashes if d not in old_hashes)
-        if reusable and not report.added and not report.changed and not report.removed and _intact(settings, manifest):
-            _fill_counts(report, manifest)  # nothing to do: the model is not even loaded
-            report.seconds = time.monotonic() - started
-            return report
         # FAISS and bm25s are imported only when there is work to do (a no-change build ends above).
         from qa.dense import DenseIndex
         from qa.lexical import BM25Builder
@@ -224,33 +223,24 @@ def _fill_counts(report: BuildReport, manifest: dict) -> None:
     report.index_version = manifest["index_version"]
 
 
-def _too_large(settings: Settings, path: Path, doc_id: str) -> Problem | None:
-    """The problem of a file over the size limit, or None (stat errors propagate)."""
-    if path.stat().st_size > settings.max_file_mb * 1024 * 1024:
-        return Problem(doc_id, f"larger than {settings.max_file_mb:g} MB (raise QA_MAX_FILE_MB to include it)")
-    return None
-
-
-def _nothing_changed(settings: Settings, manifest: dict, files: list[Path], old_hashes: dict) -> list[Problem] | None:
-    """The skipped files' problems when no document changed and the index is intact, else None.
-
-    Digests of files whose stat has not moved since they were last hashed are taken from the index folder's
-    DigestCache, so at scale the check reads neither the corpus nor the index (docs/PERFORMANCE.md).
-    """
-    remembered = DigestCache(Path(settings.index_dir) / DIGESTS_FILE)
-    corpus_dir, skipped, hashes = Path(settings.corpus_dir), [], {}
-    try:
-        for path in files:
-            doc_id = path.relative_to(corpus_dir).as_posix()
-            if (problem := _too_large(settings, path, doc_id)) is not None:
-                skipped.append(problem)
+def _scan(
+    settings: Settings, files: list[Path], digest: Callable[[Path, str], str]
+) -> tuple[dict[str, str], list[Problem]]:
+    """Each corpus file's digest(path, doc_id) by doc_id, and the problems of the files skipped (too large or
+    unreadable)."""
+    corpus_dir, hashes, problems = Path(settings.corpus_dir), {}, []
+    for path in files:
+        doc_id = path.relative_to(corpus_dir).as_posix()
+        try:
+            if path.stat().st_size > settings.max_file_mb * 1024 * 1024:
+                problems.append(
+                    Problem(doc_id, f"larger than {settings.max_file_mb:g} MB (raise QA_MAX_FILE_MB to include it)")
+                )
                 continue
-            hashes[doc_id] = remembered.digest(path, file_sha256)
-    except OSError:
-        return None  # the full pass reads every file and reports what it cannot read
-    unchanged = hashes == old_hashes and _intact(settings, manifest, remembered)
-    remembered.save()
-    return skipped if unchanged else None
+            hashes[doc_id] = digest(path, doc_id)
+        except OSError as exc:
+            problems.append(Problem(doc_id, f"cannot read file: {exc.strerror or exc}"))
+    return hashes, problems
 
 
 def _intact(settings: Settings, manifest: dict, remembered: DigestCache | None = None) -> bool:

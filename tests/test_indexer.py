@@ -57,6 +57,16 @@ def test_no_change_build_neither_writes_nor_embeds(corpus_dir, tmp_path):
     assert (index / "manifest.json").read_bytes() == manifest_bytes
 
 
+def test_a_no_change_build_still_reports_the_files_it_skips(corpus_dir, tmp_path):
+    (corpus_dir / "huge.txt").write_text("A very long document. " * 60_000)  # about 1.3 MB
+    service = make_service(corpus_dir, tmp_path / "index", max_file_mb=1)
+    first = service.build()
+    again = service.build()
+    assert not again.wrote_index and counts(again) == (0, 0, 0, 2)
+    for report in (first, again):
+        assert [(p.path, "QA_MAX_FILE_MB" in p.message) for p in report.problems] == [("huge.txt", True)]
+
+
 # Imported only when there is work to do: together they took about 1.3 s of a 1.4 s no-change `qa build`.
 HEAVY_MODULES = ("nltk", "faiss", "bm25s", "torch", "sentence_transformers", "scipy", "sklearn")
 NO_CHANGE_BUILD = """
