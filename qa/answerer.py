@@ -167,9 +167,11 @@ class Answerer:
 
     def first_quote(self, cands: list[_Candidate], query_vector: np.ndarray) -> str:
         """The text the best candidate is quoted with ("" when there is none)."""
-        if not cands:
-            return ""
-        doc_i, start, end = self._quote_span(cands[0].sentence, query_vector)
+        return self._span_text(self._quote_span(cands[0].sentence, query_vector)) if cands else ""
+
+    def _span_text(self, span: tuple[int, int, int]) -> str:
+        """The document text of a (doc, start, end) span."""
+        doc_i, start, end = span
         return self.r.data.documents[doc_i]["text"][start:end]
 
     def answer(
@@ -184,17 +186,19 @@ class Answerer:
         """An Answer quoting up to k passages' best sentences, or a decline."""
         version = self.r.data.index_version
         cands = self.candidates(search_query, query_vector, query_terms, hits)
-        confidence = self.confidence(search_query, cands, self.first_quote(cands, query_vector))
+        # The first quote is scored before it is cited: its span is worked out once, for both.
+        first = self._quote_span(cands[0].sentence, query_vector) if cands else None
+        confidence = self.confidence(search_query, cands, self._span_text(first) if first else "")
         if confidence < DECLINE_BELOW:
             return Answer(question, search_query, True, NOT_FOUND, version, round(confidence, 4))
         citations: list[Citation] = []
         used: list[tuple[int, int, int]] = []  # doc, start, end of quotes so far
-        for cand in cands:
+        for i, cand in enumerate(cands):
             if len(citations) >= k:
                 break
             if cand.score < cands[0].score * 0.5:
                 break  # far weaker than the best: more noise than answer
-            doc_i, start, end = self._quote_span(cand.sentence, query_vector)
+            doc_i, start, end = first if i == 0 else self._quote_span(cand.sentence, query_vector)
             if any(d == doc_i and start < e and s < end for d, s, e in used):
                 continue
             doc = self.r.data.documents[doc_i]
