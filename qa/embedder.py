@@ -98,7 +98,8 @@ class SentenceTransformerEmbedder:
             direct = self._forward(probe)
         except Exception:  # a model whose modules want other inputs: encode() knows how to drive it
             return False
-        reference = self.model.encode(probe, normalize_embeddings=True, convert_to_numpy=True)
+        # Each probe text alone through encode(): the padded pass must give every text its lone vector.
+        reference = self.model.encode(probe, batch_size=1, normalize_embeddings=True, convert_to_numpy=True)
         return direct.shape == reference.shape and bool(np.allclose(direct, reference, atol=1e-5))
 
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
