@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         write_corpus(corpus, args.documents, args.sentences)
         settings = Settings.from_env(env={}, corpus_dir=corpus, index_dir=index)
         embedder = FastEmbedder(args.dim)
-        report = build_index(settings, lambda: embedder, model={"name": embedder.name, "fingerprint": embedder.name})
+        model = {"name": embedder.name, "fingerprint": embedder.name}
+        report = build_index(settings, lambda: embedder, model=model)
         time.sleep(SETTLE_NS / 1e9 + 0.5)
         index_mb = sum(p.stat().st_size for p in index.rglob("*") if p.is_file()) / 2**20
         corpus_mb = sum(p.stat().st_size for p in corpus.iterdir()) / 2**20
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             if forget:
                 (index / DIGESTS_FILE).unlink(missing_ok=True)
             start = time.perf_counter()
-            again = build_index(settings, lambda: embedder, model={"name": embedder.name, "fingerprint": embedder.name})
+            again = build_index(settings, lambda: embedder, model=model)
             assert not again.wrote_index, "the no-change build rebuilt"
             return time.perf_counter() - start
 

@@ -45,7 +45,7 @@ class _Gunicorn(BaseApplication):
         configure_logging()
         threads = worker_threads(self.options["workers"])
         limit_threads(threads)
-        # As many questions encoded at once as the worker has torch threads; the other request threads wait.
+        # As many encodes at once as the worker has torch threads; questions that wait are then encoded together.
         return create_app({"QA_SETTINGS": self.settings, "ENCODE_SLOTS": encode_slots(threads)})
 
 
