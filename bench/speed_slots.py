@@ -1,10 +1,11 @@
-"""Served throughput at a concurrency with and without the per-worker encode slots, in alternating rounds.
+"""Served throughput with and without the per-worker encode slots and batching, in alternating rounds.
 
 Usage: python -m bench.speed_slots [--rounds 3] [--seconds 5] [--concurrency 16]
 
 Two `qa serve --workers <cores>` run side by side over the 10-article benchmark index: one as shipped
-(QA_ENCODE_SLOTS unset: as many slots as torch threads), one with QA_ENCODE_SLOTS=0 (no limit). Each round
-measures the bare encode rate, then loads each server in turn, so all three share the machine's state.
+(QA_ENCODE_SLOTS unset: as many slots as torch threads, waiting questions batched), one with
+QA_ENCODE_SLOTS=0 (no limit, no batching). Each round measures the bare encode rate, then loads each server
+in turn, so all three share the machine's state.
 """
 
 from __future__ import annotations
