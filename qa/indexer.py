@@ -117,11 +117,16 @@ def build_index(
             # folder, so at scale this check reads neither the corpus nor the index (docs/PERFORMANCE.md).
             remembered = DigestCache(Path(settings.index_dir) / DIGESTS_FILE)
             hashes, skipped = _scan(settings, files, lambda path, _: remembered.digest(path, file_sha256))
-            nothing_changed = hashes == old_hashes and _intact(settings, manifest, remembered)
+            # Files that could not be read as documents last time count as unchanged too, or one bad PDF would
+            # rewrite the index on every build; their problem is reported again.
+            unreadable = manifest.get("unreadable", {})
+            known = old_hashes | {d: v["sha256"] for d, v in unreadable.items()}
+            nothing_changed = hashes == known and _intact(settings, manifest, remembered)
             remembered.save()
             if nothing_changed:  # the model is not even loaded, nor any unchanged file read
                 problems.extend(skipped)
-                report.unchanged = len(hashes)
+                problems.extend(Problem(d, v["problem"]) for d, v in sorted(unreadable.items()))
+                report.unchanged = len(old_hashes)
                 _fill_counts(report, manifest)
                 report.seconds = time.monotonic() - started
                 return report
@@ -151,13 +156,14 @@ def build_index(
         if not (reusable and same_model):
             unchanged = set()  # re-chunk everything; the text cache still spares the model
 
-        fresh = {}
+        fresh, unreadable = {}, {}
         for doc_id in sorted(set(hashes) - unchanged):
             path, data = raw.pop(doc_id)  # the bytes go as the text comes
             try:
                 fresh[doc_id] = read_document(path, doc_id, data)
             except CorpusError as exc:
                 problems.append(Problem(doc_id, str(exc)))
+                unreadable[doc_id] = {"sha256": hashes[doc_id], "problem": str(exc)}
         raw.clear()  # the unchanged documents' bytes were needed only for their hashes
         if unchanged:
             params = params_from_dict(old.punkt)  # unchanged documents must split as before
@@ -204,6 +210,7 @@ def build_index(
             dense = DenseIndex.create(data.passage_vectors.shape[1], len(data.passage_vectors))
             dense.add(data.passage_vectors)
             data.manifest["dense_index"] = dense.kind
+            data.manifest["unreadable"] = unreadable
             writer.commit(data, {DENSE_FILE: dense.save})
         report.wrote_index = True
         _fill_counts(report, data.manifest)

@@ -57,6 +57,19 @@ def test_no_change_build_neither_writes_nor_embeds(corpus_dir, tmp_path):
     assert (index / "manifest.json").read_bytes() == manifest_bytes
 
 
+def test_a_file_that_is_not_a_document_does_not_make_every_build_rewrite_the_index(corpus_dir, tmp_path):
+    (corpus_dir / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
+    service = make_service(corpus_dir, tmp_path / "index")
+    first = service.build()
+    again = service.build()
+    assert first.wrote_index and not again.wrote_index and counts(again) == (0, 0, 0, 2)
+    for report in (first, again):
+        assert [(p.path, "binary" in p.message) for p in report.problems] == [("binary.txt", True)]
+    (corpus_dir / "binary.txt").write_text("Lighthouse keepers polish the brass every morning.")
+    fixed = service.build()  # once it reads as a document it is indexed, its problem gone
+    assert fixed.wrote_index and fixed.documents == 3 and fixed.problems == []
+
+
 def test_a_no_change_build_still_reports_the_files_it_skips(corpus_dir, tmp_path):
     (corpus_dir / "huge.txt").write_text("A very long document. " * 60_000)  # about 1.3 MB
     service = make_service(corpus_dir, tmp_path / "index", max_file_mb=1)
