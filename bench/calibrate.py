@@ -22,9 +22,9 @@ from bench.embedcache import CachingEmbedder
 from bench.harness import model_embedder, open_indexed
 from bench.metrics import mean, roc_auc
 from bench.tune_quotes import answer_hit, cases, default_service, span_hit
-from qa import answerer as answerer_module
 from qa.evaluate import read_items
-from qa.query import resolve
+from qa.search import answerer as answerer_module
+from qa.search.query import resolve
 from qa.service import QAService
 
 

@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from qa.config import Settings
+from qa.index.store import read_index
 from qa.service import QAService
-from qa.store import read_index
 
 REPO = Path(__file__).resolve().parents[1]
 KEEPERS = {"a": "Alma Rasmussen", "b": "Brand Olufsen"}

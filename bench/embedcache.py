@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embedder import Embedder
+from qa.index.embedder import Embedder
 
 
 def _key(text: str) -> bytes:

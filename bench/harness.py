@@ -12,14 +12,24 @@ import numpy as np
 from bench.data import Benchmark, write_corpus
 from bench.embedcache import CachingEmbedder
 from qa.config import Settings
-from qa.embedder import Embedder, SentenceTransformerEmbedder, bundled_model_path, weights_fingerprint
+from qa.index.embedder import Embedder, SentenceTransformerEmbedder, bundled_model_path, weights_fingerprint
 from qa.service import QAService
-from qa.terms import terms
+from qa.text.terms import terms
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
 MODES = ("bm25", "dense", "hybrid")
 # The index-building code: a change to any of these makes a fresh benchmark index.
-_INDEX_CODE = ("corpus", "extract", "sentences", "passages", "terms", "lexical", "indexer", "dense", "store")
+_INDEX_CODE = (
+    "ingest/corpus",
+    "ingest/extract",
+    "text/sentences",
+    "text/passages",
+    "text/terms",
+    "index/lexical",
+    "index/build",
+    "index/dense",
+    "index/store",
+)
 
 
 def code_fingerprint() -> str:

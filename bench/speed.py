@@ -18,10 +18,10 @@ from bench.speed_corpus import questions, write_corpus
 from bench.speed_server import serve
 from bench.speed_stats import machine, ratio, rss_mb
 from qa.config import Settings
-from qa.embedder import WEIGHT_FILES, bundled_model_path
-from qa.server import WORKER_THREADS
+from qa.http.server import WORKER_THREADS
+from qa.http.threads import cores, limit_threads, threads_per_process
+from qa.index.embedder import WEIGHT_FILES, bundled_model_path
 from qa.service import QAService
-from qa.threads import cores, limit_threads, threads_per_process
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = {"articles": 10, "questions": 220, "load_seconds": 10.0, "concurrency": (1, 4, 16), "scale_max": 1_000_000}
@@ -90,7 +90,7 @@ def _throughput(served, qs: list[str], plan: dict, workers: int) -> dict:
     for c in plan["concurrency"]:
         served_runs[str(c)] = speed_load.load_test(served.port, qs, c, seconds)
     rate_after = speed_load.bare_encode_rate(qs, workers, threads_per_process(workers), seconds)
-    # Context for the ratios: a worker encodes the questions that wait for its model together (qa/batcher.py),
+    # Context for the ratios: a worker encodes the questions that wait for its model together (qa/index/batcher.py),
     # at most as many as it has request threads, so this is the ceiling of what batching can give.
     batched = speed_load.bare_encode_rate(qs, workers, threads_per_process(workers), seconds, WORKER_THREADS)
     bare = (rate_before + rate_after) / 2
@@ -112,7 +112,7 @@ def _memory(settings: Settings, served) -> dict:
     model_bytes = sum(p.stat().st_size for p in model_dir.rglob("*") if p.name in WEIGHT_FILES)
     index_bytes = sum(p.stat().st_size for p in Path(settings.index_dir).rglob("*") if p.is_file())
     code = (
-        "from qa.embedder import SentenceTransformerEmbedder as E; from bench.speed_stats import rss_mb;"
+        "from qa.index.embedder import SentenceTransformerEmbedder as E; from bench.speed_stats import rss_mb;"
         "E().encode(['warm up']); print(rss_mb())"
     )
     model_only = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout)

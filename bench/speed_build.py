@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 from qa.config import Settings
-from qa.indexer import _texts
+from qa.index.build import _texts
+from qa.index.store import read_index
+from qa.index.tables import split_old
 from qa.service import QAService
-from qa.store import read_index
-from qa.tables import split_old
 
 
 def embedded_texts(index_dir: Path) -> list[str]:

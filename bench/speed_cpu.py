@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 
 from bench.data import DEV_FILE
-from qa.app import create_app
 from qa.config import Settings
 from qa.evaluate import read_items
-from qa.threads import limit_threads
+from qa.http.app import create_app
+from qa.http.threads import limit_threads
 
 
 def main(rounds: int = 3) -> None:

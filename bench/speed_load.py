@@ -19,8 +19,8 @@ _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
 
 def _encode_loop(questions: list[str], seconds: float, threads: int, batch: int, ready, start, out) -> None:
     """In a fresh process: encode `batch` questions per call for `seconds`; put the count in `out`."""
-    from qa.embedder import SentenceTransformerEmbedder
-    from qa.threads import limit_threads
+    from qa.http.threads import limit_threads
+    from qa.index.embedder import SentenceTransformerEmbedder
 
     limit_threads(threads)
     model = SentenceTransformerEmbedder().model

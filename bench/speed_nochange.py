@@ -1,4 +1,4 @@
-"""A `qa build` with nothing to do, at scale: hashing every file vs remembered digests (qa/digests.py).
+"""A `qa build` with nothing to do, at scale: hashing every file vs remembered digests (qa/index/digests.py).
 
 Usage: python -m bench.speed_nochange [--documents 5000] [--sentences 50] [--dim 384] [--rounds 3]
 
@@ -19,8 +19,8 @@ from pathlib import Path
 from bench.speed_buildmem import FastEmbedder, write_corpus
 from bench.speed_stats import machine, ratio
 from qa.config import Settings
-from qa.digests import DIGESTS_FILE, SETTLE_NS
-from qa.indexer import build_index
+from qa.index.build import build_index
+from qa.index.digests import DIGESTS_FILE, SETTLE_NS
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,11 +22,11 @@ from bench.speed_corpus import questions, write_corpus
 from bench.speed_scale import exact_top, write_vectors
 from bench.speed_stats import percentile, ratio
 from qa.config import Settings
-from qa.dense import DenseIndex
-from qa.retriever import DEPTH
+from qa.http.threads import cores, limit_threads
+from qa.index.dense import DenseIndex
+from qa.index.store import read_index
+from qa.search.retriever import DEPTH
 from qa.service import QAService
-from qa.store import read_index
-from qa.threads import cores, limit_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -99,8 +99,8 @@ def _throughput(tp: dict) -> list[str]:
         "",
         f"For context: the same processes encoding {tp['batch']} questions per call manage "
         f"{tp['batched_encode_per_s']} questions/s. A served worker encodes the questions that wait for its "
-        f"model in one call (qa/batcher.py), up to {tp['batch']} (its request threads), so under load it can pass "
-        "the one-at-a-time rate; the ratios below stay against the one-at-a-time rate, as the target is set.",
+        f"model in one call (qa/index/batcher.py), up to {tp['batch']} (its request threads), so under load it can "
+        "pass the one-at-a-time rate; the ratios below stay against the one-at-a-time rate, as the target is set.",
         "",
     ]
     out += _table(["concurrency", "requests/s", "vs bare rate", "p50 ms", "p99 ms", "errors", "tool"], rows)

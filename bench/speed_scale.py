@@ -3,7 +3,7 @@
 Vectors are generated, because the model's cost is not the point here: each mixes two real passage or
 sentence vectors of the benchmark index and adds noise, so neighbourhoods look like real ones without a
 million near-copies of a few thousand points; queries are real questions encoded by the model. Passage
-texts are three sentences of the public benchmark texts, tokenised by qa.terms.
+texts are three sentences of the public benchmark texts, tokenised by qa.text.terms.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import numpy as np
 
 from bench.speed_corpus import ARTICLES, BENCH
 from bench.speed_stats import peak_rss_mb, percentile, ratio, rss_mb
-from qa.dense import EXACT_LIMIT, DenseIndex
-from qa.lexical import BM25Index
-from qa.retriever import DEPTH, _top
-from qa.store import read_index
-from qa.terms import terms
-from qa.threads import cores, limit_threads
+from qa.http.threads import cores, limit_threads
+from qa.index.dense import EXACT_LIMIT, DenseIndex
+from qa.index.lexical import BM25Index
+from qa.index.store import read_index
+from qa.search.retriever import DEPTH, _top
+from qa.text.terms import terms
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 GEN_BATCH = 65_536
@@ -80,8 +80,8 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
 def serving_rss(folder: Path) -> dict:
     """Resident MiB of a fresh process before and after loading the saved indexes (vectors memory-mapped)."""
     code = (
-        "import sys, numpy as np; from bench.speed_stats import rss_mb; from qa.dense import DenseIndex;"
-        "from qa.lexical import BM25Index; before = rss_mb(); f = sys.argv[1];"
+        "import sys, numpy as np; from bench.speed_stats import rss_mb; from qa.index.dense import DenseIndex;"
+        "from qa.index.lexical import BM25Index; before = rss_mb(); f = sys.argv[1];"
         "d = DenseIndex.load(f + '/dense.faiss'); b = BM25Index.load(f + '/bm25');"
         "v = np.load(f + '/vectors.npy', mmap_mode='r'); print(before, rss_mb())"
     )

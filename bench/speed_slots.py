@@ -21,8 +21,8 @@ from bench.speed_load import bare_encode_rate, load_test
 from bench.speed_server import cpu_ticks, serve
 from bench.speed_stats import ratio
 from qa.config import Settings
+from qa.http.threads import cores, threads_per_process
 from qa.service import QAService
-from qa.threads import cores, threads_per_process
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,11 +12,12 @@ from bench import retrieval
 from bench.data import BENCH_DIR, load_covidqa, load_scifact
 from bench.harness import Indexed, model_embedder, open_indexed
 from bench.metrics import first_hit, hit_at_k, mean, ndcg_at_k, overlaps
-from qa import indexer, lexical
-from qa import retriever as retriever_module
-from qa.dense import DenseIndex
-from qa.lexical import BM25Index
-from qa.terms import terms
+from qa.index import build as indexer
+from qa.index import lexical
+from qa.index.dense import DenseIndex
+from qa.index.lexical import BM25Index
+from qa.search import retriever as retriever_module
+from qa.text.terms import terms
 
 
 def rebuild_bm25(indexed: Indexed, k1: float, b: float) -> None:

@@ -20,12 +20,12 @@ from bench.data import BENCH_DIR, DEFAULT_CORPUS, DEV_FILE, Question, load_covid
 from bench.embedcache import CachingEmbedder
 from bench.harness import OUT_DIR, code_fingerprint, model_embedder, open_indexed
 from bench.metrics import mean, overlaps
-from qa import answerer as answerer_module
-from qa.answerer import _Candidate
 from qa.config import Settings
-from qa.embedder import Embedder
 from qa.evaluate import EvalItem, hit_rank, read_items
-from qa.query import resolve
+from qa.index.embedder import Embedder
+from qa.search import answerer as answerer_module
+from qa.search.answerer import _Candidate
+from qa.search.query import resolve
 from qa.service import QAService
 
 

@@ -12,8 +12,8 @@ import click
 
 from qa.config import MODES, Settings
 from qa.errors import IndexNotFound, QAError
+from qa.index.store import read_manifest
 from qa.service import QAService
-from qa.store import read_manifest
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -296,7 +296,7 @@ def serve(service: QAService, host: str, port: int, workers: int | None) -> None
       qa serve                                  # http://127.0.0.1:5000
       QA_ADMIN_TOKEN=secret qa serve --host 0.0.0.0 --port 8000 --workers 2
     """
-    from qa import server
+    from qa.http import server
 
     if workers is None:
         _ready(service)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 MODES = ("hybrid", "dense", "bm25")
 # Chosen with `qa eval` on the dev set; see docs/DESIGN.md (800 chars stays inside MiniLM's 256-token window).
-# Here rather than in qa.passages, so reading settings does not import the sentence splitter (NLTK).
+# Here rather than in qa.text.passages, so reading settings does not import the sentence splitter (NLTK).
 DEFAULT_MAX_CHARS = 800
 DEFAULT_OVERLAP = 1
 

@@ -8,20 +8,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.batcher import EncodeBatcher
 from qa.config import MODES, Settings
-from qa.embedder import Embedder, SentenceTransformerEmbedder
 from qa.errors import IndexNotFound, IndexUnusable, QAError
-from qa.indexer import BuildReport, build_index, model_identity
-from qa.query import resolve
-from qa.store import MANIFEST, REBUILD_HINT
-from qa.terms import load_stemmer
+from qa.index.batcher import EncodeBatcher
+from qa.index.build import BuildReport, build_index, model_identity
+from qa.index.embedder import Embedder, SentenceTransformerEmbedder
+from qa.index.store import MANIFEST, REBUILD_HINT
+from qa.search.query import resolve
+from qa.text.terms import load_stemmer
 
 if TYPE_CHECKING:  # FAISS and bm25s come with them; a `qa build` with nothing to do never needs them
     import numpy as np
 
-    from qa.answerer import Answer, Answerer
-    from qa.retriever import Hit, Retriever
+    from qa.search.answerer import Answer, Answerer
+    from qa.search.retriever import Hit, Retriever
 
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_TURNS = 20
@@ -160,7 +160,7 @@ class QAService:
                     f"the index was built with model {built_with['name']} ({built_with['fingerprint']}) but "
                     f"the configured model is {self.model_identity()['name']}; {REBUILD_HINT}"
                 )
-            from qa.answerer import Answerer
+            from qa.search.answerer import Answerer
 
             load_stemmer()  # NLTK is read here rather than during the first question
             self._loaded = _Loaded(retriever, Answerer(retriever), stamp)
@@ -175,7 +175,7 @@ class QAService:
 
     def _open(self, loaded: _Loaded | None) -> tuple[Retriever | None, tuple]:
         """Read the index whole from one build: a read that a swap overlapped is read again."""
-        from qa.retriever import Retriever
+        from qa.search.retriever import Retriever
 
         for _ in range(READ_TRIES):
             stamp = self._stamp()

@@ -10,7 +10,7 @@ pytest_plugins = ["tests.helpers"]
 @pytest.fixture
 def app(tmp_path):
     """The app over a freshly built index of the small web corpus; its QAService is app.extensions["qa"]."""
-    from qa.app import create_app
+    from qa.http.app import create_app
     from tests.web_helpers import ADMIN_TOKEN, web_service  # here: tests.helpers must load as a plugin first
 
     config = {"TESTING": True, "QA_SERVICE": web_service(tmp_path), "ADMIN_TOKEN": ADMIN_TOKEN, "RATE_LIMIT": 0}

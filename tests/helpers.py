@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from qa.config import Settings
-from qa.corpus import Document, segment, sha256_bytes, title_of
-from qa.embedder import HashEmbedder
+from qa.index.embedder import HashEmbedder
+from qa.ingest.corpus import Document, segment, sha256_bytes, title_of
 from qa.service import QAService
 
 REPO = Path(__file__).resolve().parents[1]

@@ -4,8 +4,8 @@ from itertools import pairwise
 
 import pytest
 
-from qa.answerer import DECLINE_BELOW, NOT_FOUND, _near_duplicate
-from qa.terms import terms
+from qa.search.answerer import DECLINE_BELOW, NOT_FOUND, _near_duplicate
+from qa.text.terms import terms
 from tests.helpers import assert_citations_exact, make_service, write_files
 
 
@@ -87,7 +87,7 @@ def test_near_duplicate_quotes():
 
 
 def test_calibrated_confidence_is_a_rising_probability():
-    from qa.answerer import calibrated
+    from qa.search.answerer import calibrated
 
     values = [calibrated(z) for z in (-1e9, -5.0, 0.0, 5.0, 1e9)]
     assert values == sorted(values) and values[0] >= 0.0 and values[-1] <= 1.0

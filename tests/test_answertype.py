@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.answertype import expected_types, matches_type
+from qa.search.answertype import expected_types, matches_type
 
 
 @pytest.mark.parametrize(

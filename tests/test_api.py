@@ -6,12 +6,12 @@ import threading
 
 import pytest
 
-from qa.app import create_app
-from qa.embedder import HashEmbedder
-from qa.openapi import openapi_document
-from qa.retriever import Retriever
+from qa.http.app import create_app
+from qa.http.openapi import openapi_document
+from qa.index.embedder import HashEmbedder
+from qa.index.store import build_lock
+from qa.search.retriever import Retriever
 from qa.service import MAX_QUESTION_CHARS
-from qa.store import build_lock
 from tests.helpers import write_files
 from tests.web_helpers import ADMIN_TOKEN, COMETS, check_error, check_schema, web_service
 
@@ -302,7 +302,7 @@ def test_question_schema_pattern_agrees_with_the_service_on_blank_text():
     import re
     import sys
 
-    from qa.openapi import NOT_BLANK
+    from qa.http.openapi import NOT_BLANK
 
     pattern = re.compile(NOT_BLANK)
     # Every code point: the schema calls a one-character question blank exactly when the service would.

@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from qa.batcher import EncodeBatcher
-from qa.embedder import HashEmbedder
+from qa.index.batcher import EncodeBatcher
+from qa.index.embedder import HashEmbedder
 
 
 class HeldModel:

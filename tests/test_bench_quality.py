@@ -22,7 +22,7 @@ from bench.metrics import (
     roc_auc,
 )
 from bench.report import table, write_section
-from qa.embedder import HashEmbedder
+from qa.index.embedder import HashEmbedder
 
 needs_data = pytest.mark.skipif(not BENCH_DIR.is_dir(), reason="shared benchmark data not present")
 
@@ -155,7 +155,7 @@ def test_scifact_slice_with_the_fake_embedder(tmp_path):
 
 def test_quote_at_1_follows_the_sentence_weights(monkeypatch):
     from bench import tune_quotes
-    from qa import answerer
+    from qa.search import answerer
 
     def case(hit_dense: float, hit_cov: float, other_dense: float, other_cov: float):
         cands = [

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import qa.lexical
-from qa.lexical import BM25_FILES, BM25Builder, BM25Index
+import qa.index.lexical
+from qa.index.lexical import BM25_FILES, BM25Builder, BM25Index
 from tests.test_lexical import _bm25s_reference, _by_term, _random_corpus
 
 QUERIES = (["t0"], ["t3", "t1", "t3"], ["t59", "absent", "t2"], ["t10", "t20", "t30", "t0"], [""])
@@ -42,7 +42,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 def test_written_index_is_byte_identical_to_the_saved_in_memory_one(
     seed, spill_entries, finish_entries, monkeypatch, tmp_path
 ):
-    monkeypatch.setattr(qa.lexical, "FINISH_ENTRIES", finish_entries)
+    monkeypatch.setattr(qa.index.lexical, "FINISH_ENTRIES", finish_entries)
     corpus = [*_random_corpus(seed, 50), [], ["t1", "t1", "t1"]]
     _in_memory(corpus, tmp_path / "memory")
     _on_disk(corpus, tmp_path / "disk", tmp_path / "spill", spill_entries)

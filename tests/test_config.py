@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from qa.config import Settings
-from qa.passages import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP
+from qa.text.passages import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP
 
 
 def test_defaults_without_environment():

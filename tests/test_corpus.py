@@ -2,7 +2,8 @@
 
 import pytest
 
-from qa.corpus import (
+from qa.errors import CorpusError
+from qa.ingest.corpus import (
     Block,
     is_chrome,
     list_files,
@@ -13,7 +14,6 @@ from qa.corpus import (
     sha256_bytes,
     title_of,
 )
-from qa.errors import CorpusError
 from tests.helpers import CHROME_LINES, LIGHTHOUSE, REPEATED, write_files
 
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from bench.crash import run
 from qa.cli import cli
-from qa.embedder import HashEmbedder
-from qa.store import build_lock
+from qa.index.embedder import HashEmbedder
+from qa.index.store import build_lock
 from tests.helpers import make_service
 
 FAKE_BUILD = "import sys; from tests.helpers import make_service; make_service(*sys.argv[1:]).build(rebuild=True)"

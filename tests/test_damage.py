@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from qa import store
-from qa.app import create_app
 from qa.cli import cli
 from qa.errors import IndexUnusable
-from qa.store import read_index, read_manifest
+from qa.http.app import create_app
+from qa.index import store
+from qa.index.store import read_index, read_manifest
 from tests.web_helpers import ADMIN_TOKEN, check_error, web_service
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qa.dense import DenseIndex
+from qa.index.dense import DenseIndex
 
 
 def unit_vectors(n: int, dim: int, seed: int) -> np.ndarray:
@@ -66,7 +66,7 @@ def test_save_and_load_round_trip(tmp_path, exact_limit):
 
 
 def test_hnsw_searches_with_the_configured_ef_after_a_save_and_load(tmp_path):
-    from qa.dense import HNSW_EF_SEARCH
+    from qa.index.dense import HNSW_EF_SEARCH
 
     index = DenseIndex.build(unit_vectors(300, 16, seed=6), exact_limit=100)
     index.save(tmp_path / "dense.faiss")
@@ -79,9 +79,9 @@ def test_hnsw_searches_with_the_configured_ef_after_a_save_and_load(tmp_path):
 def test_vectors_added_in_slices_into_reserved_storage_are_stored_exactly(exact_limit, monkeypatch):
     import faiss
 
-    import qa.dense
+    import qa.index.dense
 
-    monkeypatch.setattr(qa.dense, "ADD_BATCH", 128)  # several add() calls into the room made by create()
+    monkeypatch.setattr(qa.index.dense, "ADD_BATCH", 128)  # several add() calls into the room made by create()
     vectors = unit_vectors(1000, 16, seed=7)
     index = DenseIndex.create(16, len(vectors), exact_limit=exact_limit)
     index.add(vectors[:500])

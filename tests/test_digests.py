@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-import qa.digests
-from qa.digests import DigestCache
-from qa.embedder import HashEmbedder
+import qa.index.digests
+from qa.index.digests import DigestCache
+from qa.index.embedder import HashEmbedder
 from tests.test_indexer import build
 
 
@@ -24,7 +24,7 @@ class Counting:
 @pytest.fixture
 def settled(monkeypatch):
     """Files count as settled at once; the tests sleep past the clock's tick instead of two seconds."""
-    monkeypatch.setattr(qa.digests, "SETTLE_NS", 0)
+    monkeypatch.setattr(qa.index.digests, "SETTLE_NS", 0)
 
 
 def test_a_file_left_alone_is_not_read_again(tmp_path, settled):
@@ -79,8 +79,8 @@ def test_a_no_change_build_with_remembered_digests_reads_no_file(corpus_dir, tmp
     time.sleep(0.05)
     build(corpus_dir, index, HashEmbedder())  # hashes everything once and remembers it
     counted = Counting()
-    monkeypatch.setattr("qa.indexer.file_sha256", counted)
-    monkeypatch.setattr("qa.store.file_sha256", counted)
+    monkeypatch.setattr("qa.index.build.file_sha256", counted)
+    monkeypatch.setattr("qa.index.store.file_sha256", counted)
     report = build(corpus_dir, index, HashEmbedder())
     assert not report.wrote_index and report.unchanged == 2 and counted.calls == 0
     # A damaged index file is still caught: writing it moves its stat, so it is hashed again and rebuilt.
@@ -92,7 +92,7 @@ def test_a_no_change_build_with_remembered_digests_reads_no_file(corpus_dir, tmp
         fh.seek(-1, 2)
         fh.write(bytes([last[0] ^ 0xFF]))
     monkeypatch.undo()
-    monkeypatch.setattr(qa.digests, "SETTLE_NS", 0)
+    monkeypatch.setattr(qa.index.digests, "SETTLE_NS", 0)
     assert build(corpus_dir, index, HashEmbedder()).wrote_index
     # So is a changed document, even one whose size stays the same.
     time.sleep(0.05)

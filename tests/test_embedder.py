@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.embedder import HashEmbedder, SentenceTransformerEmbedder, bundled_model_path, weights_fingerprint
 from qa.errors import ModelError
+from qa.index.embedder import HashEmbedder, SentenceTransformerEmbedder, bundled_model_path, weights_fingerprint
 
 
 def test_hash_embedder_vectors_are_normalized_and_deterministic():

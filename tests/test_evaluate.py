@@ -4,9 +4,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from qa.answerer import NOT_FOUND, Answer, Citation
 from qa.errors import QAError
 from qa.evaluate import EvalItem, evaluate, fold, hit_rank, read_items
+from qa.search.answerer import NOT_FOUND, Answer, Citation
 
 
 def test_fold_and_hit_rank():

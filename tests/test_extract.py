@@ -2,9 +2,9 @@
 
 import pytest
 
-from qa.corpus import read_document
 from qa.errors import CorpusError
-from qa.extract import extract_html, extract_pdf
+from qa.ingest.corpus import read_document
+from qa.ingest.extract import extract_html, extract_pdf
 from tests.helpers import make_pdf
 
 PAGE = """<!doctype html>

@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.app import create_app
+from qa.http.app import create_app
 from qa.service import MAX_QUESTION_CHARS
 from tests.web_helpers import ADMIN_TOKEN, check_schema, web_service
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.app import create_app
-from qa.corpus import FORMATS, read_document
 from qa.errors import CorpusError
+from qa.http.app import create_app
+from qa.ingest.corpus import FORMATS, read_document
 from tests.helpers import make_pdf, make_service, write_files
 
 SCRIPT_HTML = """<html><head><title>Tricks</title><script>alert('head')</script></head>

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.embedder import HashEmbedder
 from qa.errors import BuildLocked, CorpusError
-from qa.indexer import _passage_lexical_text, _titled_documents, passage_embedding_text
-from qa.store import build_lock, read_index, read_manifest
+from qa.index.build import _passage_lexical_text, _titled_documents, passage_embedding_text
+from qa.index.embedder import HashEmbedder
+from qa.index.store import build_lock, read_index, read_manifest
 from tests.helpers import BEES, NEW_DOC, make_service, write_files
 
 
@@ -87,7 +87,7 @@ import json, sys
 from pathlib import Path
 import qa.cli
 from qa.config import Settings
-from qa.embedder import HashEmbedder
+from qa.index.embedder import HashEmbedder
 from qa.service import QAService
 report = QAService(Settings(corpus_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2])), HashEmbedder()).build()
 print(json.dumps({"wrote": report.wrote_index, "modules": sorted(m.split(".")[0] for m in sys.modules)}))
@@ -283,7 +283,7 @@ def test_a_build_embeds_in_batches_and_gives_the_same_index(corpus_dir, tmp_path
     whole = HashEmbedder()
     build(corpus_dir, tmp_path / "whole", whole)
     assert whole.calls == 1
-    monkeypatch.setattr("qa.vectors.EMBED_BATCH", 5)
+    monkeypatch.setattr("qa.index.vectors.EMBED_BATCH", 5)
     batched = HashEmbedder()
     report = build(corpus_dir, tmp_path / "batched", batched)
     assert batched.calls == -(-report.embedded // 5) > 1 and batched.texts_encoded == report.embedded
@@ -313,11 +313,11 @@ def test_a_build_that_fails_midway_leaves_the_old_index_and_no_temp_folder(corpu
     before = files_of(index)
     (corpus_dir / "tides.txt").write_text(NEW_DOC * 3)
     if where == "embedding":
-        monkeypatch.setattr("qa.vectors.EMBED_BATCH", 2)
+        monkeypatch.setattr("qa.index.vectors.EMBED_BATCH", 2)
         embedder, error = FailsOnSecondBatch(), "out of memory"
     else:  # after the spill files and bm25s's small files are written
-        monkeypatch.setattr("qa.lexical.SPILL_ENTRIES", 2)
-        monkeypatch.setattr("qa.lexical.BM25Builder._place", _fail_writing)
+        monkeypatch.setattr("qa.index.lexical.SPILL_ENTRIES", 2)
+        monkeypatch.setattr("qa.index.lexical.BM25Builder._place", _fail_writing)
         embedder, error = HashEmbedder(), "no space"
     with pytest.raises((RuntimeError, OSError), match=error):
         build(corpus_dir, index, embedder, rebuild=True)
@@ -329,14 +329,14 @@ def test_a_build_that_fails_midway_leaves_the_old_index_and_no_temp_folder(corpu
 def test_the_bm25_folder_is_written_through_spill_files_that_are_gone_before_the_manifest(
     corpus_dir, tmp_path, monkeypatch
 ):
-    from qa.indexer import BM25_DIR
-    from qa.lexical import BM25_FILES, BM25Builder
+    from qa.index.build import BM25_DIR
+    from qa.index.lexical import BM25_FILES, BM25Builder
 
     build(corpus_dir, tmp_path / "default", HashEmbedder())
     spills = []
     flush = BM25Builder._flush
     monkeypatch.setattr(BM25Builder, "_flush", lambda self: spills.append(len(self._ids)) or flush(self))
-    monkeypatch.setattr("qa.lexical.SPILL_ENTRIES", 3)  # many spills, boundaries inside passages
+    monkeypatch.setattr("qa.index.lexical.SPILL_ENTRIES", 3)  # many spills, boundaries inside passages
     build(corpus_dir, tmp_path / "spilled", HashEmbedder())
     assert len(spills) > 2  # every passage has 3 distinct terms or more, so each add() spilled
     manifest = read_manifest(tmp_path / "spilled")

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from qa.lexical import BM25Index
-from qa.terms import terms
+from qa.index.lexical import BM25Index
+from qa.text.terms import terms
 
 PASSAGES = [
     "The Fresnel lens concentrates lamp light into a beam.",
@@ -82,7 +82,7 @@ def _bm25s_reference(token_lists: list[list[str]]):
     """The index as bm25s builds it from the token lists (how BM25Index.build worked before BM25Builder)."""
     import bm25s
 
-    from qa.lexical import K1, B
+    from qa.index.lexical import K1, B
 
     model = bm25s.BM25(k1=K1, b=B)
     model.index([tokens or [""] for tokens in token_lists] or [[""]], show_progress=False)
@@ -110,9 +110,9 @@ def _random_corpus(seed: int, docs: int) -> list[list[str]]:
 
 @pytest.mark.parametrize(("seed", "entries"), [(0, 40), (1, 40), (2, 1), (3, 10**6)])
 def test_built_index_matches_bm25s_score_for_score(seed, entries, monkeypatch, tmp_path):
-    import qa.lexical
+    import qa.index.lexical
 
-    monkeypatch.setattr(qa.lexical, "FINISH_ENTRIES", entries)  # slices of whole documents, columns spanning them
+    monkeypatch.setattr(qa.index.lexical, "FINISH_ENTRIES", entries)  # slices of whole documents, columns spanning them
     corpus = [*_random_corpus(seed, 50), [], ["t1", "t1", "t1"]]
     ours, ref = BM25Index.build(corpus), _bm25s_reference(corpus)
     assert _by_term(ours.model) == _by_term(ref)  # exact float32 values, the same documents per term
@@ -133,7 +133,7 @@ def test_built_index_matches_bm25s_score_for_score(seed, entries, monkeypatch, t
 
 
 def test_built_index_matches_the_bm25_formula():
-    from qa.lexical import K1, B
+    from qa.index.lexical import K1, B
 
     corpus = _random_corpus(3, 30)
     index = BM25Index.build(corpus)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.mismatch import lacks_negation, lacks_number, numbers
+from qa.search.mismatch import lacks_negation, lacks_number, numbers
 
 
 @pytest.mark.parametrize(

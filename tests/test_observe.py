@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from qa import api
-from qa.app import create_app
-from qa.limits import MAX_CLIENTS, RateLimiter
+from qa.http import api
+from qa.http.app import create_app
+from qa.http.limits import MAX_CLIENTS, RateLimiter
 from tests.web_helpers import ADMIN_TOKEN, check_error, web_service
 
 QUESTION = "How long is green tea brewed?"

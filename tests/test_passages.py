@@ -5,8 +5,8 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.passages import chunk_document
-from qa.sentences import SentenceSplitter
+from qa.text.passages import chunk_document
+from qa.text.sentences import SentenceSplitter
 from tests.helpers import LIGHTHOUSE, REPEATED, document
 
 

@@ -1,6 +1,6 @@
 """Follow-up questions: when a question leans on the conversation, and what is added to its search."""
 
-from qa.query import content_words, leans_on_history, resolve, topic
+from qa.search.query import content_words, leans_on_history, resolve, topic
 
 
 def test_content_words_drop_stopwords_question_words_and_repeats():

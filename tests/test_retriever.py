@@ -5,11 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import retriever as retriever_module
 from qa.errors import IndexUnusable
-from qa.indexer import DENSE_FILE
-from qa.retriever import DENSE_WEIGHT, Retriever
-from qa.terms import terms
+from qa.index.build import DENSE_FILE
+from qa.search import retriever as retriever_module
+from qa.search.retriever import DENSE_WEIGHT, Retriever
+from qa.text.terms import terms
 
 
 @pytest.fixture

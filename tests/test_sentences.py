@@ -5,7 +5,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.sentences import (
+from qa.text.sentences import (
     ABBREVIATIONS,
     LONG_SENTENCE_CHARS,
     MAX_SENTENCE_CHARS,

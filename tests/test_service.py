@@ -4,8 +4,8 @@ import threading
 
 import pytest
 
-from qa.embedder import HashEmbedder
 from qa.errors import IndexNotFound, IndexUnusable
+from qa.index.embedder import HashEmbedder
 from qa.service import (
     MAX_HISTORY_TURNS,
     MAX_QUESTION_CHARS,
@@ -125,7 +125,7 @@ def test_model_identity_of_an_injected_embedder(service):
 
 
 def test_loading_the_index_makes_the_stemmer_so_the_first_question_does_not(corpus_dir, tmp_path):
-    from qa.terms import load_stemmer
+    from qa.text.terms import load_stemmer
 
     service = make_service(corpus_dir, tmp_path / "index")
     service.build()

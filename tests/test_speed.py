@@ -5,10 +5,10 @@ import pytest
 
 from bench.speed_load import parse_wrk, wrk_script
 from bench.speed_stats import percentile, ratio, summarize
-from qa import store
-from qa.dense import DenseIndex
-from qa.store import read_index
-from qa.threads import encode_slots, threads_per_process, worker_threads
+from qa.http.threads import encode_slots, threads_per_process, worker_threads
+from qa.index import store
+from qa.index.dense import DenseIndex
+from qa.index.store import read_index
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:5000
   1 threads and 16 connections
@@ -90,7 +90,7 @@ def test_index_type_switches_above_the_exact_limit():
 
 
 def test_build_from_a_memory_map_in_slices(tmp_path, monkeypatch):
-    monkeypatch.setattr("qa.dense.ADD_BATCH", 7)
+    monkeypatch.setattr("qa.index.dense.ADD_BATCH", 7)
     vectors = _unit_vectors(50)
     path = tmp_path / "v.npy"
     np.save(path, vectors)

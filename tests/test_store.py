@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import store
-from qa.corpus import sha256_bytes
 from qa.errors import BuildLocked, IndexNotFound, IndexUnusable
-from qa.passages import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP
-from qa.store import build_lock, read_index, read_manifest, recover, write_index
+from qa.index import store
+from qa.index.store import build_lock, read_index, read_manifest, recover, write_index
+from qa.ingest.corpus import sha256_bytes
+from qa.text.passages import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP
 
 REBUILD = "qa build --rebuild"
 

@@ -1,6 +1,6 @@
 """The shared tokenizer: words, stemmed content terms, stopwords."""
 
-from qa.terms import stem, term_set, terms, words
+from qa.text.terms import stem, term_set, terms, words
 
 
 def test_words_lowercase_and_split_hyphenated_words():

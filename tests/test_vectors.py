@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from qa import vectors
-from qa.embedder import HashEmbedder
-from qa.vectors import VectorFiller
+from qa.index import vectors
+from qa.index.embedder import HashEmbedder
+from qa.index.vectors import VectorFiller
 
 DIM = 32
 

@@ -9,9 +9,9 @@ from html.parser import HTMLParser
 import pytest
 
 from qa import cli as qa_cli
-from qa import server
-from qa.app import EXAMPLES, create_app
-from qa.embedder import HashEmbedder
+from qa.http import server
+from qa.http.app import EXAMPLES, create_app
+from qa.index.embedder import HashEmbedder
 from qa.service import QAService
 from tests.helpers import write_files
 from tests.web_helpers import OWLS, check_error

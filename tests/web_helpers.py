@@ -6,8 +6,8 @@ from pathlib import Path
 
 import jsonschema
 
-from qa.embedder import HashEmbedder
-from qa.openapi import openapi_document
+from qa.http.openapi import openapi_document
+from qa.index.embedder import HashEmbedder
 from qa.service import QAService
 from tests.helpers import make_service, write_files
 

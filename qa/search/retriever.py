@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.dense import DenseIndex
 from qa.errors import IndexUnusable
-from qa.indexer import BM25_DIR, DENSE_FILE
-from qa.lexical import BM25Index
-from qa.store import REBUILD_HINT, IndexData, read_index
-from qa.terms import terms
+from qa.index.build import BM25_DIR, DENSE_FILE
+from qa.index.dense import DenseIndex
+from qa.index.lexical import BM25Index
+from qa.index.store import REBUILD_HINT, IndexData, read_index
+from qa.text.terms import terms
 
 # How many candidates each retriever contributes before fusion.
 DEPTH = 100

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.passages import Passage, Sentence
-from qa.store import ARRAY_NAMES, IndexData
+from qa.index.store import ARRAY_NAMES, IndexData
+from qa.text.passages import Passage, Sentence
 
 # Columns of DocTables.sentences and DocTables.passages.
 S_START, S_END, S_SECTION = 0, 1, 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from qa.terms import QUESTION_WORDS, STOPWORDS, words
+from qa.text.terms import QUESTION_WORDS, STOPWORDS, words
 
 # Words that point back to something said earlier.
 _ANAPHORA = re.compile(

@@ -15,13 +15,10 @@ import numpy as np
 
 from qa import __version__
 from qa.config import Settings
-from qa.corpus import Problem, list_files, read_document, sha256_bytes
-from qa.digests import DIGESTS_FILE, DigestCache
-from qa.embedder import Embedder, bundled_model_path, weights_fingerprint
 from qa.errors import CorpusError, QAError
-from qa.passages import chunk_document
-from qa.sentences import SentenceSplitter, params_from_dict, params_to_dict, train_params
-from qa.store import (
+from qa.index.digests import DIGESTS_FILE, DigestCache
+from qa.index.embedder import Embedder, bundled_model_path, weights_fingerprint
+from qa.index.store import (
     PASSAGE_VECTORS,
     SENTENCE_VECTORS,
     IndexData,
@@ -33,9 +30,12 @@ from qa.store import (
     read_manifest,
     recover,
 )
-from qa.tables import DocTables, from_chunks, index_arrays, split_old
-from qa.terms import terms
-from qa.vectors import VectorFiller
+from qa.index.tables import DocTables, from_chunks, index_arrays, split_old
+from qa.index.vectors import VectorFiller
+from qa.ingest.corpus import Problem, list_files, read_document, sha256_bytes
+from qa.text.passages import chunk_document
+from qa.text.sentences import SentenceSplitter, params_from_dict, params_to_dict, train_params
+from qa.text.terms import terms
 
 DENSE_FILE = "dense.faiss"
 BM25_DIR = "bm25"
@@ -146,8 +146,8 @@ def build_index(
         report.changed = sum(1 for d in hashes if d in old_hashes and d not in unchanged)
         report.added = sum(1 for d in hashes if d not in old_hashes)
         # FAISS and bm25s are imported only when there is work to do (a no-change build ends above).
-        from qa.dense import DenseIndex
-        from qa.lexical import BM25Builder
+        from qa.index.dense import DenseIndex
+        from qa.index.lexical import BM25Builder
 
         old = None if rebuild else _read_old(settings, manifest)
         # Vectors are cached by their exact text, so any old index of the same model can lend them.

@@ -11,8 +11,8 @@ import time
 from flask import Flask, current_app, g, request
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
-from qa.limits import RateLimiter
-from qa.metrics import Metrics
+from qa.http.limits import RateLimiter
+from qa.http.metrics import Metrics
 
 access_log = logging.getLogger("qa.access")
 
@@ -31,9 +31,9 @@ def configure_logging() -> None:
 def install(app: Flask) -> None:
     """Time, log and count every request of app; limit /api/ask per client when RATE_LIMIT is above 0."""
     service = app.extensions["qa"]
-    app.extensions["qa.metrics"] = Metrics(service.loaded_version)
+    app.extensions["qa.http.metrics"] = Metrics(service.loaded_version)
     if service.batcher is not None:  # a served worker: the questions that wait for its model are batched
-        service.batcher.on_batch = app.extensions["qa.metrics"].encoded
+        service.batcher.on_batch = app.extensions["qa.http.metrics"].encoded
     per_minute = int(app.config["RATE_LIMIT"] or 0)
     app.extensions["qa.limiter"] = RateLimiter(per_minute) if per_minute > 0 else None
     app.before_request(_start)
@@ -42,7 +42,7 @@ def install(app: Flask) -> None:
 
 def metrics() -> Metrics:
     """The Metrics of the current app."""
-    return current_app.extensions["qa.metrics"]
+    return current_app.extensions["qa.http.metrics"]
 
 
 def limit_client() -> None:

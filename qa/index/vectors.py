@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from qa.embedder import Embedder
+from qa.index.embedder import Embedder
 
 # Texts per model call: 3 MB of vectors at 384 dimensions. The model sorts each call's texts by length and
 # pads per batch of 64, so larger calls gain nothing measurable; smaller ones would show progress more often.

@@ -8,10 +8,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from qa.answertype import expected_types, matches_type
-from qa.mismatch import lacks_negation, lacks_number
-from qa.retriever import Hit, Retriever, coverage
-from qa.terms import QUESTION_WORDS, STOPWORDS, stem, terms, words
+from qa.search.answertype import expected_types, matches_type
+from qa.search.mismatch import lacks_negation, lacks_number
+from qa.search.retriever import Hit, Retriever, coverage
+from qa.text.terms import QUESTION_WORDS, STOPWORDS, stem, terms, words
 
 NOT_FOUND = "I could not find an answer to that in these documents."
 MAX_QUOTE_CHARS = 600

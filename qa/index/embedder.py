@@ -10,7 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from qa.errors import ModelError
-from qa.terms import terms
+from qa.text.terms import terms
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 

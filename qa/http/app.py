@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
+from importlib.resources import files
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from qa.config import Settings
 from qa.errors import BuildLocked, CorpusError, IndexNotFound, IndexUnusable, ModelError, QAError
+from qa.http import api, observe, pages
 from qa.service import InvalidRequest, QAService, TooLarge
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+# The repository's web/ folder, shipped in the wheel as the package qa.web (pyproject.toml's package-dir).
+WEB_DIR = Path(str(files("qa.web")))
 MAX_BODY_BYTES = 64 * 1024
 DEFAULT_RATE_LIMIT = 60
 EXAMPLES = (
@@ -66,11 +69,9 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.extensions["qa"] = qa_service
 
-    from qa import api, observe, web
-
     observe.install(app)
     app.register_blueprint(api.bp)
-    app.register_blueprint(web.bp)
+    app.register_blueprint(pages.bp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(RequestEntityTooLarge, _body_too_large)
     app.register_error_handler(QAError, _qa_error)
@@ -79,11 +80,6 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["WARM_UP"]:
         _warm_up(qa_service)
     return app
-
-
-def service() -> QAService:
-    """The QAService of the current app."""
-    return current_app.extensions["qa"]
 
 
 def _error(status: int, code: str, message: str, headers: dict | None = None):

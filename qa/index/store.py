@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.digests import DigestCache
 from qa.errors import BuildLocked, IndexNotFound, IndexUnusable
+from qa.index.digests import DigestCache
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qa.config import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP
-from qa.corpus import Document, heading_text
-from qa.sentences import SentenceSplitter
+from qa.ingest.corpus import Document, heading_text
+from qa.text.sentences import SentenceSplitter
 
 __all__ = ["DEFAULT_MAX_CHARS", "DEFAULT_OVERLAP", "Passage", "Sentence", "chunk_document"]
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
-from qa.app import create_app
 from qa.config import Settings
 from qa.errors import QAError
-from qa.metrics import enable_multiprocess, worker_exited
-from qa.observe import configure_logging
+from qa.http.app import create_app
+from qa.http.metrics import enable_multiprocess, worker_exited
+from qa.http.observe import configure_logging
+from qa.http.threads import encode_slots, limit_threads, worker_threads
 from qa.service import QAService
-from qa.threads import encode_slots, limit_threads, worker_threads
 
 # Request threads per gunicorn worker: one encodes while others parse, answer or reindex.
 WORKER_THREADS = 4

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
 
-from qa.app import service
+from qa.http.context import service
 
 bp = Blueprint("web", __name__)
 

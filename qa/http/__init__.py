@@ -1,0 +1,1 @@
+"""HTTP: the Flask app, its blueprints, errors and headers, metrics, limits, OpenAPI and the servers."""

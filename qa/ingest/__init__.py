@@ -1,0 +1,1 @@
+"""Ingest: listing and reading files, HTML/PDF extraction, headings and page chrome."""

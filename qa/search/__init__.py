@@ -1,0 +1,1 @@
+"""Search: query handling, hybrid retrieval and fusion, answer selection and confidence."""

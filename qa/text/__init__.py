@@ -1,0 +1,1 @@
+"""Text: the one tokenizer and content-word rule, sentence splitting, passages."""
