@@ -19,26 +19,23 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 def common(func):
-    """--corpus, --index and --model on every command, defaulting to QA_* environment variables."""
+    """--corpus, --index and --model on every command; unset, they come from the settings (qa.config)."""
 
     @click.option(
         "--corpus",
         "corpus_dir",
         type=click.Path(file_okay=False),
-        envvar="QA_CORPUS_DIR",
         help="Documents folder [env QA_CORPUS_DIR; default: corpus/]",
     )
     @click.option(
         "--index",
         "index_dir",
         type=click.Path(file_okay=False),
-        envvar="QA_INDEX_DIR",
         help="Index folder [env QA_INDEX_DIR; default: index/]",
     )
     @click.option(
         "--model",
         type=click.Path(file_okay=False),
-        envvar="QA_MODEL",
         help="A sentence-transformers model folder [env QA_MODEL; default: the bundled all-MiniLM-L6-v2]",
     )
     @functools.wraps(func)
@@ -178,7 +175,7 @@ def _print_answer(answer) -> None:
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="One JSON answer per question.")
 @click.option("-k", default=3, show_default=True, type=click.IntRange(1, 10), help="Most quotes per answer.")
-@click.option("--mode", type=click.Choice(MODES), envvar="QA_MODE", help="Retrieval mode [env QA_MODE]")
+@click.option("--mode", type=click.Choice(MODES), help="Retrieval mode [env QA_MODE; default: hybrid]")
 @common
 def ask(service: QAService, question: str | None, as_json: bool, k: int, mode: str | None) -> None:
     """Answer QUESTION, or each line of standard input, with cited quotes.
@@ -207,7 +204,7 @@ def ask(service: QAService, question: str | None, as_json: bool, k: int, mode: s
 @click.argument("query", required=False)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per query.")
 @click.option("-k", default=10, show_default=True, type=click.IntRange(1, 100), help="How many passages.")
-@click.option("--mode", type=click.Choice(MODES), envvar="QA_MODE", help="Retrieval mode [env QA_MODE]")
+@click.option("--mode", type=click.Choice(MODES), help="Retrieval mode [env QA_MODE; default: hybrid]")
 @common
 def search(service: QAService, query: str | None, as_json: bool, k: int, mode: str | None) -> None:
     """Ranked passages for QUERY (or each stdin line), without declining.

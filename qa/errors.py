@@ -1,37 +1,57 @@
-"""Errors the library raises; the CLI and API turn them into clean messages."""
+"""Every error qa reports to a person, with its code and HTTP status; the CLI and API turn them into messages."""
 
 
 class QAError(Exception):
     """Base class for every error qa reports to a person."""
 
     code = "error"
+    status = 500
+
+
+class InvalidRequest(QAError):
+    """A question, history or option that cannot be used."""
+
+    code = "invalid_request"
+    status = 400
+
+
+class TooLarge(InvalidRequest):
+    """A question longer than the service takes."""
+
+    code = "too_large"
+    status = 413
 
 
 class CorpusError(QAError):
     """A document or the corpus folder cannot be used."""
 
     code = "corpus_error"
+    status = 500
 
 
 class IndexNotFound(QAError):
     """There is no index yet."""
 
     code = "index_not_found"
+    status = 503
 
 
 class IndexUnusable(QAError):
     """The index exists but cannot be used (damaged, other model or format)."""
 
     code = "index_unusable"
+    status = 503
 
 
 class BuildLocked(QAError):
     """Another build holds the index lock."""
 
     code = "build_locked"
+    status = 409
 
 
 class ModelError(QAError):
     """The embedding model cannot be loaded."""
 
     code = "model_error"
+    status = 503

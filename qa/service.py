@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.config import MODES, Settings
-from qa.errors import IndexNotFound, IndexUnusable, QAError
+from qa.errors import IndexNotFound, IndexUnusable, InvalidRequest, QAError, TooLarge
 from qa.index.batcher import EncodeBatcher
 from qa.index.build import BuildReport, build_index, model_identity
 from qa.index.embedder import Embedder, SentenceTransformerEmbedder
@@ -26,18 +26,6 @@ if TYPE_CHECKING:  # FAISS and bm25s come with them; a `qa build` with nothing t
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_TURNS = 20
 READ_TRIES = 3
-
-
-class InvalidRequest(QAError):
-    """A question, history or option that cannot be used."""
-
-    code = "invalid_request"
-
-
-class TooLarge(InvalidRequest):
-    """A question longer than MAX_QUESTION_CHARS."""
-
-    code = "too_large"
 
 
 @dataclass

@@ -55,3 +55,32 @@ def test_unknown_mode_is_refused():
 def test_non_numeric_number_is_refused():
     with pytest.raises(ValueError):
         Settings.from_env({"QA_MAX_CHARS": "lots"})
+
+
+def test_a_config_file_sets_values_the_environment_overrides(tmp_path):
+    path = tmp_path / "qa.toml"
+    path.write_text('index_dir = "/from-file"\nrate_limit = 5\nexamples = ["One?", "Two?"]\nlog_questions = true\n')
+    s = Settings.from_env({"QA_CONFIG": str(path), "QA_RATE_LIMIT": "7"})
+    assert s.index_dir == Path("/from-file") and s.rate_limit == 7
+    assert s.examples == ("One?", "Two?") and s.log_questions is True
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("nonsense = 1\n", "unknown setting: nonsense"), ("index_dir = \n", "not valid TOML")],
+)
+def test_a_bad_config_file_is_a_clear_error(tmp_path, text, message):
+    path = tmp_path / "qa.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        Settings.from_env({"QA_CONFIG": str(path)})
+
+
+def test_a_missing_config_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="cannot read the config file"):
+        Settings.from_env({"QA_CONFIG": str(tmp_path / "absent.toml")})
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("YES", True), ("on", True), ("0", False), ("no", False)])
+def test_flags_read_one_truthy_rule(raw, expected):
+    assert Settings.from_env({"QA_LOG_QUESTIONS": raw}).log_questions is expected

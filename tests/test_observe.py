@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from qa.config import Settings
 from qa.http import api
 from qa.http.app import create_app
 from qa.http.limits import MAX_CLIENTS, RateLimiter
@@ -149,9 +150,10 @@ def test_the_rate_limit_is_off_at_zero(tmp_path):
     assert {client.post("/api/ask", json={"question": QUESTION}).status_code for _ in range(70)} == {200}
 
 
-def test_the_rate_limit_comes_from_qa_rate_limit(tmp_path, monkeypatch):
-    monkeypatch.setenv("QA_RATE_LIMIT", "1")
-    client = create_app({"QA_SERVICE": web_service(tmp_path)}).test_client()
+def test_the_rate_limit_comes_from_qa_rate_limit(tmp_path):
+    service = web_service(tmp_path)
+    service.settings = service.settings.updated(rate_limit=Settings.from_env({"QA_RATE_LIMIT": "1"}).rate_limit)
+    client = create_app({"QA_SERVICE": service}).test_client()
     assert [client.post("/api/ask", json={"question": QUESTION}).status_code for _ in range(2)] == [200, 429]
 
 

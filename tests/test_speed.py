@@ -5,6 +5,7 @@ import pytest
 
 from bench.speed_load import parse_wrk, wrk_script
 from bench.speed_stats import percentile, ratio, summarize
+from qa.config import Settings
 from qa.http.threads import encode_slots, threads_per_process, worker_threads
 from qa.index import store
 from qa.index.dense import DenseIndex
@@ -65,17 +66,14 @@ def test_threads_share_the_cores(processes, cores, expected):
 
 
 @pytest.mark.parametrize(("env", "expected"), [(None, 2), ("", 2), ("1", 1), ("3", 3), ("0", None)])
-def test_encode_slots_follow_the_threads_unless_set(monkeypatch, env, expected):
-    if env is None:
-        monkeypatch.delenv("QA_ENCODE_SLOTS", raising=False)
-    else:
-        monkeypatch.setenv("QA_ENCODE_SLOTS", env)
-    assert encode_slots(2) == expected
+def test_encode_slots_follow_the_threads_unless_set(env, expected):
+    env = {} if env is None else {"QA_ENCODE_SLOTS": env}
+    assert encode_slots(2, Settings.from_env(env).encode_slots) == expected
 
 
-def test_worker_threads_can_be_set(monkeypatch):
-    monkeypatch.setenv("QA_THREADS", "3")
-    assert worker_threads(2) == 3
+def test_worker_threads_can_be_set():
+    assert worker_threads(2, Settings.from_env({"QA_THREADS": "3"}).threads) == 3
+    assert worker_threads(2, Settings.from_env({}).threads) == threads_per_process(2)
 
 
 def _unit_vectors(n: int, dim: int = 16) -> np.ndarray:

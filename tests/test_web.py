@@ -9,8 +9,9 @@ from html.parser import HTMLParser
 import pytest
 
 from qa import cli as qa_cli
+from qa.config import DEFAULT_EXAMPLES, Settings
 from qa.http import server
-from qa.http.app import EXAMPLES, create_app
+from qa.http.app import create_app
 from qa.index.embedder import HashEmbedder
 from qa.service import QAService
 from tests.helpers import write_files
@@ -41,14 +42,15 @@ def test_chat_page_has_a_labelled_box_examples_and_the_note(client):
     tags = Tags(text).tags
     assert ("textarea", {"id": "question"}) in [(t, {"id": a.get("id")}) for t, a in tags if t == "textarea"]
     assert any(t == "label" and a.get("for") == "question" for t, a in tags)
-    for example in EXAMPLES:
+    for example in DEFAULT_EXAMPLES:
         assert f'class="example">{html.escape(example)}</button>' in text
     assert "not medical advice" in text
 
 
-def test_example_questions_come_from_qa_examples(app, monkeypatch):
+def test_example_questions_come_from_qa_examples(monkeypatch, tmp_path):
     monkeypatch.setenv("QA_EXAMPLES", "How do barn owls hunt? | <b>Where</b> is green tea from?|")
-    client = create_app({"QA_SERVICE": app.extensions["qa"]}).test_client()
+    settings = Settings.from_env(index_dir=tmp_path / "index")
+    client = create_app({"QA_SETTINGS": settings, "WARM_UP": False}).test_client()
     buttons = re.findall(r'class="example">(.*?)</button>', page(client, "/"))
     assert buttons == ["How do barn owls hunt?", "&lt;b&gt;Where&lt;/b&gt; is green tea from?"]
 

@@ -10,11 +10,11 @@ from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
+from qa.errors import InvalidRequest
 from qa.http.context import service
 from qa.http.metrics import CONTENT_TYPE
 from qa.http.observe import limit_client, metrics
 from qa.http.openapi import openapi_document
-from qa.service import InvalidRequest
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

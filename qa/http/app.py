@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from importlib.resources import files
 from pathlib import Path
 
@@ -11,29 +10,13 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from qa.config import Settings
-from qa.errors import BuildLocked, CorpusError, IndexNotFound, IndexUnusable, ModelError, QAError
+from qa.errors import QAError, TooLarge
 from qa.http import api, observe, pages
-from qa.service import InvalidRequest, QAService, TooLarge
+from qa.service import QAService
 
 # The repository's web/ folder, shipped in the wheel as the package qa.web (pyproject.toml's package-dir).
 WEB_DIR = Path(str(files("qa.web")))
 MAX_BODY_BYTES = 64 * 1024
-DEFAULT_RATE_LIMIT = 60
-EXAMPLES = (
-    "What is hemifacial spasm?",
-    "Which arteries compress the facial nerve?",
-    "How is hemifacial spasm treated?",
-)
-# Most specific first: TooLarge is an InvalidRequest.
-STATUS = (
-    (TooLarge, 413),
-    (InvalidRequest, 400),
-    (IndexNotFound, 503),
-    (IndexUnusable, 503),
-    (ModelError, 503),
-    (BuildLocked, 409),
-    (CorpusError, 500),
-)
 SECURITY_HEADERS = {
     # No inline script or style anywhere: every script and stylesheet is a file under /static/.
     "Content-Security-Policy": (
@@ -49,24 +32,25 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app; config may hold QA_SERVICE, QA_SETTINGS, ENCODE_SLOTS, ADMIN_TOKEN, EXAMPLES, WARM_UP..."""
-    # Defaults come from the environment: QA_ADMIN_TOKEN, QA_EXAMPLES ("question one|question two"),
-    # QA_RATE_LIMIT (questions a minute per client address; 0 turns it off) and QA_LOG_QUESTIONS.
+    """Build the app; config may hold QA_SERVICE or QA_SETTINGS, and overrides of what the settings give
+    (ADMIN_TOKEN, EXAMPLES, RATE_LIMIT, LOG_QUESTIONS), ENCODE_SLOTS and WARM_UP."""
+    config = config or {}
+    qa_service = config.get("QA_SERVICE") or QAService(
+        config.get("QA_SETTINGS") or Settings.from_env(), encode_slots=config.get("ENCODE_SLOTS")
+    )
+    settings = qa_service.settings
     app = Flask(__name__, template_folder=str(WEB_DIR / "templates"), static_folder=str(WEB_DIR / "static"))
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
-        ADMIN_TOKEN=os.environ.get("QA_ADMIN_TOKEN") or None,
-        EXAMPLES=tuple(q.strip() for q in os.environ.get("QA_EXAMPLES", "").split("|") if q.strip()) or EXAMPLES,
+        ADMIN_TOKEN=settings.admin_token,
+        EXAMPLES=settings.examples,
         WARM_UP=True,
-        RATE_LIMIT=int(os.environ.get("QA_RATE_LIMIT") or DEFAULT_RATE_LIMIT),
-        LOG_QUESTIONS=os.environ.get("QA_LOG_QUESTIONS", "").lower() in ("1", "true", "yes", "on"),
+        RATE_LIMIT=settings.rate_limit,
+        LOG_QUESTIONS=settings.log_questions,
     )
-    app.config.update(config or {})
+    app.config.update(config)
     app.json.sort_keys = False  # answers keep the documented field order
     app.url_map.merge_slashes = False  # "//" would redirect with an HTML body; here it is simply not found
-    qa_service = app.config.get("QA_SERVICE") or QAService(
-        app.config.get("QA_SETTINGS") or Settings.from_env(), encode_slots=app.config.get("ENCODE_SLOTS")
-    )
     app.extensions["qa"] = qa_service
 
     observe.install(app)
@@ -98,8 +82,7 @@ def _body_too_large(exc: RequestEntityTooLarge):
 
 
 def _qa_error(exc: QAError):
-    status = next((s for cls, s in STATUS if isinstance(exc, cls)), 500)
-    return _error(status, exc.code, str(exc))
+    return _error(exc.status, exc.code, str(exc))
 
 
 def _unexpected_error(exc: Exception):

@@ -43,10 +43,11 @@ class _Gunicorn(BaseApplication):
     def load(self):
         # Runs in each worker after the fork: every worker loads the model and index once, for itself.
         configure_logging()
-        threads = worker_threads(self.options["workers"])
+        threads = worker_threads(self.options["workers"], self.settings.threads)
         limit_threads(threads)
         # As many encodes at once as the worker has torch threads; questions that wait are then encoded together.
-        return create_app({"QA_SETTINGS": self.settings, "ENCODE_SLOTS": encode_slots(threads)})
+        slots = encode_slots(threads, self.settings.encode_slots)
+        return create_app({"QA_SETTINGS": self.settings, "ENCODE_SLOTS": slots})
 
 
 def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:

@@ -18,16 +18,16 @@ def threads_per_process(processes: int, available: int | None = None) -> int:
     return max(1, (available or cores()) // max(1, processes))
 
 
-def worker_threads(workers: int) -> int:
-    """Threads per serving worker: QA_THREADS if set, else the cores shared out among the workers."""
-    return int(os.environ.get("QA_THREADS") or 0) or threads_per_process(workers)
+def worker_threads(workers: int, configured: int | None = None) -> int:
+    """Threads per serving worker: the configured number (QA_THREADS) if set, else the cores shared out."""
+    return configured or threads_per_process(workers)
 
 
-def encode_slots(threads: int) -> int | None:
-    """Encodes a serving worker runs at once: QA_ENCODE_SLOTS if set (0: no limit), else its torch threads."""
-    raw = os.environ.get("QA_ENCODE_SLOTS")
-    if raw not in (None, ""):
-        return int(raw) or None
+def encode_slots(threads: int, configured: int | None = None) -> int | None:
+    """Encodes a serving worker runs at once: the configured number (QA_ENCODE_SLOTS; 0: no limit), else its
+    torch threads."""
+    if configured is not None:
+        return configured or None
     return threads
 
 

@@ -8,11 +8,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qa.config import Settings
 from qa.errors import CorpusError
 from qa.ingest.extract import extract_html, extract_pdf
 
 FORMATS = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf"}
-MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
 @dataclass
@@ -89,15 +89,15 @@ def list_files(corpus_dir: Path) -> tuple[list[Path], list[Problem]]:
     return sorted(files, key=lambda p: p.relative_to(corpus_dir).as_posix()), problems
 
 
-def read_document(path: Path, doc_id: str, data: bytes | None = None) -> Document:
-    """Read one file into a Document; raises CorpusError when it cannot be read or decoded."""
+def read_document(path: Path, doc_id: str, data: bytes | None = None, max_mb: float = Settings.max_file_mb) -> Document:
+    """Read one file (at most max_mb) into a Document; raises CorpusError when it cannot be read or decoded."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise CorpusError(f"unsupported file type: {path.suffix}")
     try:
         if data is None:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise CorpusError(f"file larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+            if path.stat().st_size > max_mb * 1024 * 1024:
+                raise CorpusError(f"file larger than {max_mb:g} MB")
             data = path.read_bytes()
     except OSError as exc:
         raise CorpusError(f"cannot read file: {exc.strerror or exc}") from exc

@@ -1,0 +1,87 @@
+"""The code's own rules: settings and errors documented, modules and functions small, no import cycle."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa import errors
+from qa.config import CONFIG_ENV, REGISTRY, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+QA_SOURCES = sorted((ROOT / "qa").rglob("*.py"))
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def _readme_section(title: str) -> str:
+    return README.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_registry_has_one_entry_per_setting_in_order():
+    assert [s.name for s in REGISTRY] == list(Settings.__dataclass_fields__)
+
+
+def test_the_readme_configuration_table_lists_every_setting():
+    table = _readme_section("Configuration")
+    missing = [s.env for s in REGISTRY if f"`{s.env}`" not in table]
+    assert not missing, f"settings missing from README's configuration table: {missing}"
+    assert f"`{CONFIG_ENV}`" in table
+
+
+def test_the_code_reads_no_setting_outside_the_registry():
+    known = {s.env for s in REGISTRY} | {CONFIG_ENV}
+    found = {name for path in QA_SOURCES for name in re.findall(r"\bQA_[A-Z_]+\b", path.read_text(encoding="utf-8"))}
+    # Flask config keys the app factory takes (QA_SERVICE, QA_SETTINGS) are not environment variables.
+    assert found - known <= {"QA_SERVICE", "QA_SETTINGS"}, sorted(found - known - {"QA_SERVICE", "QA_SETTINGS"})
+
+
+def test_every_error_has_a_documented_code_and_a_status():
+    table = _readme_section("Web chat and HTTP API")
+    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.QAError)]
+    codes = [c.code for c in classes if c is not errors.QAError]
+    assert len(codes) == len(set(codes))
+    for cls in classes:
+        assert 400 <= cls.status < 600
+        if cls not in (errors.QAError, errors.CorpusError):  # a corpus problem never reaches HTTP as itself
+            assert re.search(rf"\| {cls.status} \| [^\n]*`{cls.code}`", table), cls.__name__
+
+
+@pytest.mark.parametrize("path", QA_SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_modules_and_functions_stay_small(path: Path):
+    source = path.read_text(encoding="utf-8")
+    assert source.count("\n") <= MAX_MODULE_LINES
+    long = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert not long
+
+
+def test_no_module_imports_a_private_name_and_bench_never_imports_tests():
+    bad = []
+    for path in [*QA_SOURCES, *sorted((ROOT / "bench").rglob("*.py"))]:
+        where = path.relative_to(ROOT)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+            bad += [f"{where}: {node.module}.{name}" for name in private]
+            if node.module.split(".")[0] == "tests":
+                bad.append(f"{where}: {node.module}")
+    assert not bad
+
+
+@pytest.mark.parametrize("module", sorted({".".join(p.relative_to(ROOT).with_suffix("").parts) for p in QA_SOURCES}))
+def test_every_module_imports_first_on_its_own(module: str):
+    # A fresh interpreter per module: an import cycle shows as a partially initialised module.
+    name = module.removesuffix(".__init__")
+    subprocess.run([sys.executable, "-c", f"import {name}"], check=True, cwd=ROOT)
