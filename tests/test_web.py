@@ -11,8 +11,8 @@ import pytest
 from qa import cli as qa_cli
 from qa.http import server
 from qa.http.app import EXAMPLES, create_app
-from qa.index.embedder import HashEmbedder
 from qa.service import QAService
+from qa.testing import HashEmbedder
 from tests.helpers import write_files
 from tests.web_helpers import OWLS, check_error
 
