@@ -49,10 +49,10 @@ serve: install
 
 # The long reliability checks (docs/RELIABILITY.md): fuzzing, 60 s of load, 20 kill -9 crashes, a 100 MB file.
 bench-reliability: install
-	$(BIN)/python -m bench.fuzz
-	$(BIN)/python -m bench.load
-	$(BIN)/python -m bench.crash
-	$(BIN)/python -m bench.hostile
+	$(BIN)/python -m bench.reliability.fuzz
+	$(BIN)/python -m bench.reliability.load
+	$(BIN)/python -m bench.reliability.crash
+	$(BIN)/python -m bench.reliability.hostile
 
 # Speed benchmarks as ratios against bare encoding, measured in one run (docs/PERFORMANCE.md); ARGS="--quick".
 bench-speed: install

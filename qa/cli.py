@@ -13,6 +13,7 @@ import click
 from qa.config import MODES, Settings
 from qa.errors import IndexNotFound, QAError
 from qa.index.store import read_manifest
+from qa.search.params import MAX_PASSAGES, MAX_QUOTES
 from qa.service import QAService
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -174,7 +175,7 @@ def _print_answer(answer) -> None:
 @cli.command(context_settings=CONTEXT)
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="One JSON answer per question.")
-@click.option("-k", default=3, show_default=True, type=click.IntRange(1, 10), help="Most quotes per answer.")
+@click.option("-k", default=3, show_default=True, type=click.IntRange(1, MAX_QUOTES), help="Most quotes per answer.")
 @click.option("--mode", type=click.Choice(MODES), help="Retrieval mode [env QA_MODE; default: hybrid]")
 @common
 def ask(service: QAService, question: str | None, as_json: bool, k: int, mode: str | None) -> None:
@@ -203,7 +204,7 @@ def ask(service: QAService, question: str | None, as_json: bool, k: int, mode: s
 @cli.command(context_settings=CONTEXT)
 @click.argument("query", required=False)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per query.")
-@click.option("-k", default=10, show_default=True, type=click.IntRange(1, 100), help="How many passages.")
+@click.option("-k", default=10, show_default=True, type=click.IntRange(1, MAX_PASSAGES), help="How many passages.")
 @click.option("--mode", type=click.Choice(MODES), help="Retrieval mode [env QA_MODE; default: hybrid]")
 @common
 def search(service: QAService, query: str | None, as_json: bool, k: int, mode: str | None) -> None:
@@ -233,7 +234,7 @@ def search(service: QAService, query: str | None, as_json: bool, k: int, mode: s
 @cli.command("eval", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("-k", default=3, show_default=True, type=click.IntRange(1, 10), help="Quotes per answer.")
+@click.option("-k", default=3, show_default=True, type=click.IntRange(1, MAX_QUOTES), help="Quotes per answer.")
 @common
 def eval_(service: QAService, file: str, as_json: bool, k: int) -> None:
     """Score answers against a question file (JSON lines: id, question, answers, history).

@@ -14,6 +14,14 @@ from qa.index.batcher import EncodeBatcher
 from qa.index.build import BuildReport, build_index, model_identity
 from qa.index.embedder import Embedder, SentenceTransformerEmbedder
 from qa.index.store import MANIFEST, REBUILD_HINT
+from qa.search.params import (
+    DEFAULT_ANSWER,
+    DEFAULT_RETRIEVAL,
+    MAX_PASSAGES,
+    MAX_QUOTES,
+    AnswerParams,
+    RetrievalParams,
+)
 from qa.search.query import resolve
 from qa.text.terms import load_stemmer
 
@@ -82,9 +90,17 @@ class QAService:
     """Answers questions from the index; loads the model and index once and reloads when the index changes."""
 
     def __init__(
-        self, settings: Settings | None = None, embedder: Embedder | None = None, encode_slots: int | None = None
+        self,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        encode_slots: int | None = None,
+        *,
+        retrieval_params: RetrievalParams = DEFAULT_RETRIEVAL,
+        answer_params: AnswerParams = DEFAULT_ANSWER,
     ) -> None:
         self.settings = settings or Settings.from_env()
+        # The tuned numbers of search and answering (benchmarks pass others).
+        self.retrieval_params, self.answer_params = retrieval_params, answer_params
         self._embedder = embedder
         self._loaded: _Loaded | None = None
         self._lock = threading.RLock()
@@ -100,6 +116,11 @@ class QAService:
         """
         self.encode_slots = slots
         self.batcher = EncodeBatcher(lambda texts: self.embedder.encode(texts), slots) if slots else None
+
+    @property
+    def model_loaded(self) -> bool:
+        """Whether the embedding model is in memory (given, or loaded by a use)."""
+        return self._embedder is not None
 
     @property
     def embedder(self) -> Embedder:
@@ -151,7 +172,7 @@ class QAService:
             from qa.search.answerer import Answerer
 
             load_stemmer()  # NLTK is read here rather than during the first question
-            self._loaded = _Loaded(retriever, Answerer(retriever), stamp)
+            self._loaded = _Loaded(retriever, Answerer(retriever, self.answer_params), stamp)
             return self._loaded
         finally:
             self._reload_lock.release()
@@ -168,7 +189,7 @@ class QAService:
         for _ in range(READ_TRIES):
             stamp = self._stamp()
             try:
-                retriever = Retriever.open(self.settings.index_dir)
+                retriever = Retriever.open(self.settings.index_dir, self.retrieval_params)
             except QAError:
                 if self._stamp() == stamp:
                     raise
@@ -232,7 +253,7 @@ class QAService:
         """Answer a question with verbatim quotes and citations, or decline."""
         question = validate_question(question)
         history = validate_history(history)
-        k = validate_k(k, 10)
+        k = validate_k(k, MAX_QUOTES)
         loaded = self.load()
         # The answer step scores sentences against the query vector, so it is needed in every mode.
         search_query, vector, query_terms, hits = self._retrieve(loaded, question, history, max(10, k), mode, True)
@@ -249,7 +270,7 @@ class QAService:
     ) -> tuple[str, list[SearchResult]]:
         """The search query used and the k best passages (no declining)."""
         query = validate_question(query)
-        k = validate_k(k, 100)
+        k = validate_k(k, MAX_PASSAGES)
         loaded = self.load()
         search_query, _, _, hits = self._retrieve(loaded, query, validate_history(history), k, mode, False)
         r = loaded.retriever

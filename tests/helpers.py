@@ -1,22 +1,26 @@
-"""Core test helpers: small corpora written to tmp_path and a QAService with the fake HashEmbedder.
+"""Core test helpers: small corpora written to tmp_path, a QAService with the fake HashEmbedder, a real index.
 
 Registered as a pytest plugin by tests/conftest.py, so the fixtures below are available to every test;
-the plain functions and constants are imported with `from tests.helpers import ...`.
+the plain functions and constants are imported with `from tests.helpers import ...`. What bench/ shares with
+the tests (the fake embedder, writing files, real `qa serve` processes) is in qa/testing.py.
 """
 
 from __future__ import annotations
 
+import functools
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa.config import Settings
-from qa.index.embedder import HashEmbedder
+from qa.index.lexical import K1, B
 from qa.ingest.corpus import Document, segment, sha256_bytes, title_of
 from qa.service import QAService
+from qa.testing import DEFAULT_CORPUS, REPO, HashEmbedder, qa_build, write_files
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = REPO / "corpus"
+__all__ = ["DEFAULT_CORPUS", "REPO", "write_files"]  # re-exported: tests import them from here
 
 # Page chrome lines that a scraped page carries and that must never be indexed.
 CHROME_LINES = (
@@ -56,20 +60,6 @@ Workers visit flowers to collect nectar and pollen. They tell their sisters wher
 """
 NEW_DOC = "Tides\nThe moon pulls the sea into two bulges. The sun adds a smaller pull of its own.\n"
 GENERIC_FILES = {"lighthouse.txt": LIGHTHOUSE, "bees/honey-bees.md": BEES}
-
-
-def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
-    """Write {relative path: text or bytes} below root (created) and return root."""
-    root.mkdir(parents=True, exist_ok=True)
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            with open(path, "w", encoding="utf-8", newline="") as fh:
-                fh.write(content)
-    return root
 
 
 def source_text(path: Path) -> str:
@@ -142,3 +132,54 @@ def document(text: str, fmt: str = "text", doc_id: str = "doc.txt") -> Document:
     """A Document of the given text, segmented as read_document would (without reading a file)."""
     blocks = segment(text, fmt)
     return Document(doc_id, title_of(text, blocks, doc_id), text, fmt, sha256_bytes(text.encode()), blocks)
+
+
+@functools.cache
+def _built(root: Path) -> Path:
+    """The repository's corpus with an index built by the real model, once per test session."""
+    shutil.copytree(DEFAULT_CORPUS, root / "corpus")
+    qa_build(root / "corpus", root / "index")
+    return root
+
+
+def real_site(tmp_path_factory, name: str) -> tuple[Path, Path]:
+    """A private (corpus, index) pair: a copy of the session's real build, which a test may change."""
+    built = _built(tmp_path_factory.getbasetemp() / "real-index")
+    site = tmp_path_factory.mktemp(name)
+    shutil.copytree(built / "corpus", site / "corpus")
+    shutil.copytree(built / "index", site / "index")
+    return site / "corpus", site / "index"
+
+
+def bm25s_reference(token_lists: list[list[str]], k1: float = K1, b: float = B):
+    """The index as bm25s builds it from the token lists (how BM25Index.build worked before BM25Builder)."""
+    import bm25s
+
+    model = bm25s.BM25(k1=k1, b=b)
+    model.index([tokens or [""] for tokens in token_lists] or [[""]], show_progress=False)
+    return model
+
+
+def scores_by_term(model) -> dict[str, dict[int, float]]:
+    """Each term's scores by document, from a bm25s model's matrix (term ids differ between builders)."""
+    s = model.scores
+    out = {}
+    for term, i in model.vocab_dict.items():
+        if i + 1 < len(s["indptr"]):
+            lo, hi = s["indptr"][i], s["indptr"][i + 1]
+            out[term] = dict(zip(s["indices"][lo:hi].tolist(), s["data"][lo:hi].tolist(), strict=True))
+        else:
+            out[term] = None  # the "" that bm25s adds without a column
+    return out
+
+
+def random_token_lists(seed: int, docs: int) -> list[list[str]]:
+    """Documents of Zipf-distributed terms t0..t59, some empty."""
+    rng = np.random.default_rng(seed)
+    words = [f"t{i}" for i in range(60)]
+    return [[words[w] for w in rng.zipf(1.5, rng.integers(0, 40)) % len(words)] for _ in range(docs)]
+
+
+def build(corpus: Path, index: Path, embedder: HashEmbedder, **kwargs):
+    """Build corpus into index with the given fake embedder; the build report."""
+    return make_service(corpus, index, embedder).build(**kwargs)

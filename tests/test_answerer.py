@@ -4,9 +4,13 @@ from itertools import pairwise
 
 import pytest
 
-from qa.search.answerer import DECLINE_BELOW, NOT_FOUND, _near_duplicate
+from qa.search.answerer import NOT_FOUND, _near_duplicate
+from qa.search.params import AnswerParams
+from qa.service import QAService
 from qa.text.terms import terms
 from tests.helpers import assert_citations_exact, make_service, write_files
+
+DECLINE_BELOW = AnswerParams().decline_below
 
 
 def test_answer_quotes_the_matching_sentence_with_exact_offsets(service, corpus_dir):
@@ -27,6 +31,12 @@ def test_unrelated_question_is_declined(service):
     assert answer.abstained
     assert answer.answer == NOT_FOUND and answer.citations == []
     assert answer.confidence < DECLINE_BELOW
+
+
+def test_answer_params_are_the_services_own(service):
+    never = QAService(service.settings, service.embedder, answer_params=AnswerParams(decline_below=0.0))
+    assert service.ask("What is the capital city of Peru?").abstained
+    assert not never.ask("What is the capital city of Peru?").abstained  # nothing is declined at threshold 0
 
 
 def test_sentence_leaning_back_is_quoted_with_the_one_before(service, corpus_dir):

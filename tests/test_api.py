@@ -8,10 +8,10 @@ import pytest
 
 from qa.http.app import create_app
 from qa.http.openapi import openapi_document
-from qa.index.embedder import HashEmbedder
 from qa.index.store import build_lock
 from qa.search.retriever import Retriever
 from qa.service import MAX_QUESTION_CHARS
+from qa.testing import HashEmbedder
 from tests.helpers import write_files
 from tests.web_helpers import ADMIN_TOKEN, COMETS, check_error, check_schema, web_service
 
@@ -250,10 +250,10 @@ def test_questions_while_a_new_index_is_read_are_answered_from_the_current_one(a
     reading, release = threading.Event(), threading.Event()
     real_open = Retriever.open
 
-    def slow_open(index_dir):
+    def slow_open(*args):
         reading.set()
         release.wait(HANG_GUARD)
-        return real_open(index_dir)
+        return real_open(*args)
 
     monkeypatch.setattr(Retriever, "open", slow_open)
     loader = threading.Thread(target=service.load)

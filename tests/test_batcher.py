@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qa.index.batcher import EncodeBatcher
-from qa.index.embedder import HashEmbedder
+from qa.testing import HashEmbedder
 
 
 class HeldModel:

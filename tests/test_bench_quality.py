@@ -7,10 +7,9 @@ import math
 
 import pytest
 
-from bench import decline, retrieval
-from bench.data import BENCH_DIR, Benchmark, Question, load_covidqa, load_scifact, load_squad
-from bench.harness import open_indexed, wrap_embedder
-from bench.metrics import (
+from bench.common.data import BENCH_DIR, Benchmark, Question, load_covidqa, load_scifact, load_squad
+from bench.common.harness import open_indexed, wrap_embedder
+from bench.common.metrics import (
     dedupe,
     first_hit,
     hit_at_k,
@@ -21,8 +20,9 @@ from bench.metrics import (
     reciprocal_rank,
     roc_auc,
 )
-from bench.report import table, write_section
-from qa.index.embedder import HashEmbedder
+from bench.common.report import Row, table, write_section
+from bench.quality import decline, retrieval
+from qa.testing import HashEmbedder
 
 needs_data = pytest.mark.skipif(not BENCH_DIR.is_dir(), reason="shared benchmark data not present")
 
@@ -68,7 +68,7 @@ def test_precision_recall_hand_checked():
 
 
 def test_table_and_generated_section(tmp_path):
-    rows = [retrieval.Row("bm25", 3, {"hit@1": 2 / 3, "AUC": float("nan")})]
+    rows = [Row("bm25", 3, {"hit@1": 2 / 3, "AUC": float("nan")})]
     assert "| bm25 | 3 | 0.667 | n/a |" in table(rows)
     doc = tmp_path / "QUALITY.md"
     doc.write_text("# Q\n\nhand-written\n", encoding="utf-8")
@@ -153,29 +153,29 @@ def test_scifact_slice_with_the_fake_embedder(tmp_path):
     assert all(0.0 <= r.metrics["nDCG@10"] <= 1.0 for r in rows)
 
 
-def test_quote_at_1_follows_the_sentence_weights(monkeypatch):
-    from bench import tune_quotes
-    from qa.search import answerer
+def test_quote_at_1_follows_the_sentence_weights():
+    from bench.quality import tune_quotes
+    from qa.search.answerer import Candidate
+    from qa.search.params import AnswerParams
 
     def case(hit_dense: float, hit_cov: float, other_dense: float, other_cov: float):
         cands = [
-            answerer._Candidate(1, 0, hit_dense, hit_cov, 1.0, False),
-            answerer._Candidate(2, 0, other_dense, other_cov, 1.0, False),
+            Candidate(1, 0, hit_dense, hit_cov, 1.0, False),
+            Candidate(2, 0, other_dense, other_cov, 1.0, False),
         ]
         return tune_quotes.Case(None, cands, {1})
 
     cases = [case(0.9, 0.1, 0.5, 0.6), case(0.5, 0.6, 0.9, 0.1), tune_quotes.Case(None, [], set())]
-    monkeypatch.setattr(answerer, "W_LEXICAL", 0.0)  # cosine alone: the first case's hit wins, the second's loses
-    assert tune_quotes.quote_at_1(cases) == pytest.approx(1 / 3)  # no candidates: a miss
-    monkeypatch.setattr(answerer, "W_LEXICAL", 1.0)  # 0.9 + 0.1 < 0.5 + 0.6 and the other way round
-    monkeypatch.setattr(answerer, "W_DENSE", 1.0)
-    assert tune_quotes.quote_at_1([cases[1]]) == 1.0 and tune_quotes.quote_at_1([cases[0]]) == 0.0
+    cosine_only = AnswerParams(w_lexical=0.0)  # the first case's hit wins, the second's loses
+    assert tune_quotes.quote_at_1(cases, cosine_only) == pytest.approx(1 / 3)  # no candidates: a miss
+    even = AnswerParams(w_lexical=1.0, w_dense=1.0)  # 0.9 + 0.1 < 0.5 + 0.6 and the other way round
+    assert tune_quotes.quote_at_1([cases[1]], even) == 1.0 and tune_quotes.quote_at_1([cases[0]], even) == 0.0
 
 
 def test_calibration_tables_hand_checked():
     import numpy as np
 
-    from bench.calibrate import Sample, coverage_accuracy, fit, predict, reliability
+    from bench.quality.calibrate import Sample, coverage_accuracy, fit, predict, reliability
 
     p = np.array([0.05, 0.15, 0.55, 0.95])
     y = np.array([False, True, True, True])

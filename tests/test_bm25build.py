@@ -9,7 +9,7 @@ import pytest
 
 import qa.index.lexical
 from qa.index.lexical import BM25_FILES, BM25Builder, BM25Index
-from tests.test_lexical import _bm25s_reference, _by_term, _random_corpus
+from tests.helpers import bm25s_reference, random_token_lists, scores_by_term
 
 QUERIES = (["t0"], ["t3", "t1", "t3"], ["t59", "absent", "t2"], ["t10", "t20", "t30", "t0"], [""])
 
@@ -43,7 +43,7 @@ def test_written_index_is_byte_identical_to_the_saved_in_memory_one(
     seed, spill_entries, finish_entries, monkeypatch, tmp_path
 ):
     monkeypatch.setattr(qa.index.lexical, "FINISH_ENTRIES", finish_entries)
-    corpus = [*_random_corpus(seed, 50), [], ["t1", "t1", "t1"]]
+    corpus = [*random_token_lists(seed, 50), [], ["t1", "t1", "t1"]]
     _in_memory(corpus, tmp_path / "memory")
     _on_disk(corpus, tmp_path / "disk", tmp_path / "spill", spill_entries)
     assert sorted(_files(tmp_path / "disk")) == sorted(BM25_FILES)
@@ -52,11 +52,11 @@ def test_written_index_is_byte_identical_to_the_saved_in_memory_one(
 
 @pytest.mark.parametrize("spill_entries", [1, 2, 3, 5, 1000])
 def test_written_index_scores_as_bm25s_does(spill_entries, tmp_path):
-    corpus = [*_random_corpus(7, 40), [], ["t2"], []]
-    ref = _bm25s_reference(corpus)
+    corpus = [*random_token_lists(7, 40), [], ["t2"], []]
+    ref = bm25s_reference(corpus)
     _on_disk(corpus, tmp_path / "bm25", tmp_path / "spill", spill_entries)
     loaded = BM25Index.load(tmp_path / "bm25")
-    assert _by_term(loaded.model) == _by_term(ref)
+    assert scores_by_term(loaded.model) == scores_by_term(ref)
     assert loaded.num_docs == len(corpus)
     for query in QUERIES:
         assert np.array_equal(loaded.scores(query), np.asarray(ref.get_scores(query), dtype=np.float32))
@@ -78,34 +78,34 @@ def test_empty_corpora_are_written_as_bm25s_indexes_them(corpus, tmp_path):
     _in_memory(corpus, tmp_path / "memory")
     _on_disk(corpus, tmp_path / "disk", tmp_path / "spill", 1)
     assert _files(tmp_path / "disk") == _files(tmp_path / "memory")
-    loaded, ref = BM25Index.load(tmp_path / "disk"), _bm25s_reference(corpus)
+    loaded, ref = BM25Index.load(tmp_path / "disk"), bm25s_reference(corpus)
     assert loaded.num_docs == max(len(corpus), 1) == ref.scores["num_docs"]
-    assert _by_term(loaded.model) == _by_term(ref)
+    assert scores_by_term(loaded.model) == scores_by_term(ref)
     assert not loaded.scores(["x"]).any()
 
 
 def test_one_empty_passage_among_others(tmp_path):
     corpus = [["lamp", "lens"], [], ["lens", "wick", "wick"]]
     _on_disk(corpus, tmp_path / "disk", tmp_path / "spill", 2)
-    loaded, ref = BM25Index.load(tmp_path / "disk"), _bm25s_reference(corpus)
-    assert _by_term(loaded.model) == _by_term(ref)
+    loaded, ref = BM25Index.load(tmp_path / "disk"), bm25s_reference(corpus)
+    assert scores_by_term(loaded.model) == scores_by_term(ref)
     scores = loaded.scores(["wick", "lens"])
     assert scores[1] == 0 and scores[2] > scores[0] > 0
 
 
 def test_finish_from_spilled_entries_equals_finish_from_memory(tmp_path):
-    corpus = _random_corpus(4, 30)
+    corpus = random_token_lists(4, 30)
     with BM25Builder(spill_dir=tmp_path, spill_entries=5) as builder:
         for tokens in corpus:
             builder.add(tokens)
         spilled = builder.finish()
     assert list(tmp_path.iterdir()) == []
-    assert _by_term(spilled.model) == _by_term(BM25Index.build(corpus).model)
+    assert scores_by_term(spilled.model) == scores_by_term(BM25Index.build(corpus).model)
 
 
 def test_a_builder_left_by_an_error_removes_its_spill_files_and_cannot_finish(tmp_path):
     with pytest.raises(RuntimeError), BM25Builder(spill_dir=tmp_path, spill_entries=2) as builder:
-        for tokens in _random_corpus(5, 10):
+        for tokens in random_token_lists(5, 10):
             builder.add(tokens)
         assert any(p.is_file() for p in tmp_path.rglob("*"))  # entries were spilled
         raise RuntimeError("killed midway")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, write_files
-from tests.live_server import qa_build, real_site, serving
+from qa.testing import qa_build, serving
+from tests.helpers import REPO, real_site, write_files
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"

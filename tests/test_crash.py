@@ -1,6 +1,6 @@
 """kill -9 during a rebuild leaves the old or the new index, whole; two builds at once never corrupt it.
 
-A quick version of bench/crash.py (the real model, 20 kills): the fake embedder, a few kills.
+A quick version of bench/reliability/crash.py (the real model, 20 kills): the fake embedder, a few kills.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import sys
 
 from click.testing import CliRunner
 
-from bench.crash import run
+from bench.reliability.crash import run
 from qa.cli import cli
-from qa.index.embedder import HashEmbedder
 from qa.index.store import build_lock
+from qa.testing import HashEmbedder
 from tests.helpers import make_service
 
 FAKE_BUILD = "import sys; from tests.helpers import make_service; make_service(*sys.argv[1:]).build(rebuild=True)"

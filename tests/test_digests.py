@@ -6,8 +6,8 @@ import pytest
 
 import qa.index.digests
 from qa.index.digests import DigestCache
-from qa.index.embedder import HashEmbedder
-from tests.test_indexer import build
+from qa.testing import HashEmbedder
+from tests.helpers import build
 
 
 class Counting:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from qa.errors import ModelError
-from qa.index.embedder import HashEmbedder, SentenceTransformerEmbedder, bundled_model_path, weights_fingerprint
+from qa.index.embedder import SentenceTransformerEmbedder, bundled_model_path, weights_fingerprint
+from qa.testing import HashEmbedder
 
 
 def test_hash_embedder_vectors_are_normalized_and_deterministic():
@@ -72,7 +73,7 @@ def test_real_model_embeds_offline_with_meaning():
 @pytest.mark.slow
 def test_one_question_takes_the_direct_path_and_gets_encodes_vector():
     e = SentenceTransformerEmbedder()
-    assert e._direct  # the bundled model has no prompt or truncation: the direct path is on
+    assert e.direct  # the bundled model has no prompt or truncation: the direct path is on
     long = "twitching of the eyelid and the corner of the mouth " * 60  # past the 256-token window
     for text in ["What causes it?", "Qu'est-ce que le spasme hémifacial ? 面肌痉挛", long, " "]:
         reference = e.model.encode([text], normalize_embeddings=True, convert_to_numpy=True)

@@ -1,6 +1,7 @@
 """Generated requests: schemathesis from /api/openapi.json, and hypothesis bodies for the request parser.
 
-The long run against the production server (over 1,000 requests) is bench/fuzz.py in `make bench-reliability`.
+The long run against the production server (over 1,000 requests) is bench/reliability/fuzz.py in
+`make bench-reliability`.
 """
 
 from __future__ import annotations

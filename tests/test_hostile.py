@@ -2,51 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.errors import CorpusError
 from qa.http.app import create_app
 from qa.ingest.corpus import FORMATS, read_document
-from tests.helpers import make_pdf, make_service, write_files
-
-SCRIPT_HTML = """<html><head><title>Tricks</title><script>alert('head')</script></head>
-<body onload="alert('body')"><main>
-<h1>Storm petrels</h1>
-<p onclick="alert('click')">Storm petrels <b onmouseover="alert(1)">feed</b> on plankton far out at sea.</p>
-<script>document.title = 'pwned'</script><noscript>Enable scripts</noscript>
-<p><a href="javascript:alert(2)">A link</a> and <img src=x onerror="alert(3)"> an image.</p>
-<iframe src="javascript:alert(4)"></iframe><style>body { display: none }</style>
-</main></body></html>"""
-LONG_LINE = " ".join(["the keeper climbs the tower stair and lights the lamp"] * 4000)  # ~210 KB, one line
-GOOD = "Lighthouses\nThe Fresnel lens concentrates the light of a small lamp into a beam.\n"
-
-
-def hostile_corpus(root: Path, outside: Path) -> Path:
-    write_files(outside, {"secret.txt": "The vault code is 4711. Nobody outside may read it.\n"})
-    corpus = write_files(
-        root,
-        {
-            "good.txt": GOOD,
-            "binary.txt": bytes(range(256)) * 64,
-            "latin1.md": "Caf\xe9 au lait \xe0 la cr\xe8me".encode("latin-1"),
-            "empty.txt": b"",
-            "blank.md": "   \n\t\n",
-            "big.txt": "A line of text that repeats.\n" * 40_000,  # ~1.1 MB, over the 1 MB limit set below
-            "long-line.txt": LONG_LINE,
-            "no-spaces.txt": "x" * 50_000,
-            "scripts.html": SCRIPT_HTML,
-            "fake.pdf": b"%PDF-1.7\n" + bytes(range(256)) * 8,
-            "control.txt": "Tab\there, bell \a, escape \x1b[31m red, and a form feed \f in a line of text.",
-        },
-    )
-    (corpus / "outside-file.txt").symlink_to(outside / "secret.txt")
-    (corpus / "outside-dir").symlink_to(outside, target_is_directory=True)
-    (corpus / "dangling.md").symlink_to(root / "nowhere.md")
-    (corpus / "loop.txt").symlink_to(corpus / "loop.txt")
-    return corpus
+from qa.testing import GOOD, SCRIPT_HTML, hostile_corpus, write_files
+from tests.helpers import make_pdf, make_service
 
 
 def test_a_corpus_of_hostile_documents_builds_reports_each_and_leaks_nothing(tmp_path):

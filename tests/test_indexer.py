@@ -11,18 +11,14 @@ import pytest
 
 from qa.errors import BuildLocked, CorpusError
 from qa.index.build import _passage_lexical_text, _titled_documents, passage_embedding_text
-from qa.index.embedder import HashEmbedder
 from qa.index.store import build_lock, read_index, read_manifest
-from tests.helpers import BEES, NEW_DOC, make_service, write_files
+from qa.testing import HashEmbedder
+from tests.helpers import BEES, NEW_DOC, build, make_service, write_files
 
 
 def files_of(index: Path) -> dict[Path, bytes]:
     """Every file of an index folder and its bytes."""
     return {p.relative_to(index): p.read_bytes() for p in index.rglob("*") if p.is_file()}
-
-
-def build(corpus: Path, index: Path, embedder: HashEmbedder, **kwargs):
-    return make_service(corpus, index, embedder).build(**kwargs)
 
 
 def counts(report) -> tuple[int, int, int, int]:
@@ -87,7 +83,7 @@ import json, sys
 from pathlib import Path
 import qa.cli
 from qa.config import Settings
-from qa.index.embedder import HashEmbedder
+from qa.testing import HashEmbedder
 from qa.service import QAService
 report = QAService(Settings(corpus_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2])), HashEmbedder()).build()
 print(json.dumps({"wrote": report.wrote_index, "modules": sorted(m.split(".")[0] for m in sys.modules)}))

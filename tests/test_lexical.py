@@ -5,6 +5,7 @@ import pytest
 
 from qa.index.lexical import BM25Index
 from qa.text.terms import terms
+from tests.helpers import bm25s_reference, random_token_lists, scores_by_term
 
 PASSAGES = [
     "The Fresnel lens concentrates lamp light into a beam.",
@@ -78,44 +79,14 @@ def test_a_correction_prefers_the_more_frequent_of_two_neighbours():
     assert index.correct("pandl") == "handl"  # one substitution from either; "handl" is in two passages
 
 
-def _bm25s_reference(token_lists: list[list[str]]):
-    """The index as bm25s builds it from the token lists (how BM25Index.build worked before BM25Builder)."""
-    import bm25s
-
-    from qa.index.lexical import K1, B
-
-    model = bm25s.BM25(k1=K1, b=B)
-    model.index([tokens or [""] for tokens in token_lists] or [[""]], show_progress=False)
-    return model
-
-
-def _by_term(model) -> dict[str, dict[int, float]]:
-    """Each term's scores by document, from a bm25s model's matrix (term ids differ between builders)."""
-    s = model.scores
-    out = {}
-    for term, i in model.vocab_dict.items():
-        if i + 1 < len(s["indptr"]):
-            lo, hi = s["indptr"][i], s["indptr"][i + 1]
-            out[term] = dict(zip(s["indices"][lo:hi].tolist(), s["data"][lo:hi].tolist(), strict=True))
-        else:
-            out[term] = None  # the "" that bm25s adds without a column
-    return out
-
-
-def _random_corpus(seed: int, docs: int) -> list[list[str]]:
-    rng = np.random.default_rng(seed)
-    words = [f"t{i}" for i in range(60)]
-    return [[words[w] for w in rng.zipf(1.5, rng.integers(0, 40)) % len(words)] for _ in range(docs)]
-
-
 @pytest.mark.parametrize(("seed", "entries"), [(0, 40), (1, 40), (2, 1), (3, 10**6)])
 def test_built_index_matches_bm25s_score_for_score(seed, entries, monkeypatch, tmp_path):
     import qa.index.lexical
 
     monkeypatch.setattr(qa.index.lexical, "FINISH_ENTRIES", entries)  # slices of whole documents, columns spanning them
-    corpus = [*_random_corpus(seed, 50), [], ["t1", "t1", "t1"]]
-    ours, ref = BM25Index.build(corpus), _bm25s_reference(corpus)
-    assert _by_term(ours.model) == _by_term(ref)  # exact float32 values, the same documents per term
+    corpus = [*random_token_lists(seed, 50), [], ["t1", "t1", "t1"]]
+    ours, ref = BM25Index.build(corpus), bm25s_reference(corpus)
+    assert scores_by_term(ours.model) == scores_by_term(ref)  # exact float32 values, the same documents per term
     for name in ("data", "indices", "indptr"):
         assert ours.model.scores[name].dtype == ref.scores[name].dtype
     assert ours.model.scores["num_docs"] == ref.scores["num_docs"]
@@ -132,10 +103,19 @@ def test_built_index_matches_bm25s_score_for_score(seed, entries, monkeypatch, t
     assert np.array_equal(np.sort(loaded.df), np.sort(BM25Index(ref).df))
 
 
+def test_other_bm25_parameters_are_built_as_bm25s_builds_them(tmp_path):
+    corpus = random_token_lists(6, 40)
+    ours, ref = BM25Index.build(corpus, k1=1.5, b=0.75), bm25s_reference(corpus, k1=1.5, b=0.75)
+    assert scores_by_term(ours.model) == scores_by_term(ref)
+    assert scores_by_term(ours.model) != scores_by_term(BM25Index.build(corpus).model)
+    ours.save(tmp_path / "bm25")
+    assert (BM25Index.load(tmp_path / "bm25").model.k1, BM25Index.load(tmp_path / "bm25").model.b) == (1.5, 0.75)
+
+
 def test_built_index_matches_the_bm25_formula():
     from qa.index.lexical import K1, B
 
-    corpus = _random_corpus(3, 30)
+    corpus = random_token_lists(3, 30)
     index = BM25Index.build(corpus)
     avg = np.mean([max(len(d), 1) for d in corpus])
     for term in ("t0", "t1", "t7"):

@@ -1,5 +1,6 @@
 """Hybrid retrieval over a built index: modes, fusion, passage accessors, damaged parts."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,8 @@ import pytest
 from qa.errors import IndexUnusable
 from qa.index.build import DENSE_FILE
 from qa.search import retriever as retriever_module
-from qa.search.retriever import DENSE_WEIGHT, Retriever
+from qa.search.params import RetrievalParams
+from qa.search.retriever import Retriever
 from qa.text.terms import terms
 
 
@@ -30,25 +32,27 @@ def test_each_mode_finds_the_matching_passage_first(service, retriever, mode):
     assert len({h.passage for h in hits}) == len(hits)
 
 
-def test_hybrid_scores_are_a_convex_fusion(service, retriever, monkeypatch):
-    monkeypatch.setattr(retriever_module, "RERANK_DEPTH", 0)
+def test_hybrid_scores_are_a_convex_fusion(service, retriever):
+    retriever.params = replace(retriever.params, rerank_depth=0)
     vector, q_terms = query(service, "Fresnel lens lamp")
     hits = retriever.search(vector, q_terms, k=len(retriever))
     assert len(hits) == len(retriever)  # a small index: every passage is a dense candidate
     d = np.array([h.dense for h in hits])
     b = np.array([h.bm25 for h in hits])
     minmax = lambda x: (x - x.min()) / (x.max() - x.min())
-    expected = DENSE_WEIGHT * minmax(d) + (1 - DENSE_WEIGHT) * minmax(b)
+    w = retriever.params.dense_weight
+    expected = w * minmax(d) + (1 - w) * minmax(b)
     assert np.allclose([h.score for h in hits], expected, atol=1e-6)
     for h in hits:  # every candidate carries its exact dense score
         assert h.dense == pytest.approx(float(retriever.data.passage_vectors[h.passage] @ vector), abs=1e-5)
 
 
-def test_hybrid_rerank_adds_the_best_sentence_bonus(service, retriever, monkeypatch):
+def test_hybrid_rerank_adds_the_best_sentence_bonus(service, retriever):
     vector, q_terms = query(service, "Fresnel lens lamp keeper")
     reranked = retriever.search(vector, q_terms, k=len(retriever))
-    depth = retriever_module.RERANK_DEPTH
-    monkeypatch.setattr(retriever_module, "RERANK_DEPTH", 0)
+    params = retriever.params
+    depth = params.rerank_depth
+    retriever.params = replace(params, rerank_depth=0)
     fused = {h.passage: h.score for h in retriever.search(vector, q_terms, k=len(retriever))}
     top = sorted(fused, key=lambda p: (-fused[p], p))[:depth]
     idf = {t: retriever.bm25.idf(t) for t in set(q_terms)}
@@ -63,13 +67,25 @@ def test_hybrid_rerank_adds_the_best_sentence_bonus(service, retriever, monkeypa
         best_cov.append(max(covs))
     lo, hi = min(best_cos), max(best_cos)
     expected = {
-        p: fused[p] + retriever_module.RERANK_DENSE * (c - lo) / (hi - lo) + retriever_module.RERANK_COVERAGE * v
+        p: fused[p] + params.rerank_dense * (c - lo) / (hi - lo) + params.rerank_coverage * v
         for p, c, v in zip(top, best_cos, best_cov, strict=True)
     }
     got = {h.passage: h.score for h in reranked}
     assert all(got[p] == pytest.approx(expected[p], abs=1e-5) for p in top)
     assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
     assert any(got[p] != pytest.approx(fused[p]) for p in top)
+
+
+def test_retrieval_params_are_passed_not_assigned(service):
+    rrf = RetrievalParams(fusion="rrf", dense_weight=1.0, rerank_depth=0)
+    retriever = Retriever.open(service.settings.index_dir, rrf)
+    vector, q_terms = query(service, "Fresnel lens lamp")
+    hits = retriever.search(vector, q_terms, k=3)
+    # Dense ranks alone, by reciprocal rank: the scores are 1 / (rrf_k + rank).
+    assert [h.score for h in hits] == pytest.approx([1 / (rrf.rrf_k + r) for r in (1, 2, 3)])
+    assert RetrievalParams().fusion == "convex"  # the defaults are untouched
+    with pytest.raises(TypeError):
+        replace(rrf, no_such_field=1)  # a renamed field makes tuning fail loudly
 
 
 def test_sentence_terms_are_cached_and_bounded(retriever, monkeypatch):

@@ -7,8 +7,8 @@ import threading
 import pytest
 import requests
 
-from tests.helpers import write_files
-from tests.live_server import ADMIN_TOKEN, qa_build, real_site, serving
+from qa.testing import ADMIN_TOKEN, qa_build, serving
+from tests.helpers import real_site, write_files
 from tests.web_helpers import COMETS, check_schema
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,6 @@ import threading
 import pytest
 
 from qa.errors import IndexNotFound, IndexUnusable
-from qa.index.embedder import HashEmbedder
 from qa.service import (
     MAX_HISTORY_TURNS,
     MAX_QUESTION_CHARS,
@@ -16,6 +15,7 @@ from qa.service import (
     validate_k,
     validate_question,
 )
+from qa.testing import HashEmbedder
 from tests.helpers import NEW_DOC, assert_citations_exact, make_service
 
 

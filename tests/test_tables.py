@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from qa.index.embedder import HashEmbedder
 from qa.index.store import read_index
 from qa.index.tables import index_arrays, split_old
+from qa.testing import HashEmbedder
 from tests.helpers import BEES, make_service, write_files
 
 WASPS = """# Wasps

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from qa.index import vectors
-from qa.index.embedder import HashEmbedder
 from qa.index.vectors import VectorFiller
+from qa.testing import HashEmbedder
 
 DIM = 32
 

@@ -12,8 +12,8 @@ from qa import cli as qa_cli
 from qa.config import DEFAULT_EXAMPLES, Settings
 from qa.http import server
 from qa.http.app import create_app
-from qa.index.embedder import HashEmbedder
 from qa.service import QAService
+from qa.testing import HashEmbedder
 from tests.helpers import write_files
 from tests.web_helpers import OWLS, check_error
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers import REPO
-from tests.live_server import free_port, real_site
+from qa.testing import free_port
+from tests.helpers import REPO, real_site
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import jsonschema
 
 from qa.http.openapi import openapi_document
-from qa.index.embedder import HashEmbedder
 from qa.service import QAService
+from qa.testing import HashEmbedder
 from tests.helpers import make_service, write_files
 
 ADMIN_TOKEN = "test-admin-token"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from qa import __version__
+from qa.search.params import MAX_QUOTES
 from qa.service import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS
 
 
@@ -61,7 +62,7 @@ SCHEMAS = {
                 "items": {"type": "string", "maxLength": MAX_QUESTION_CHARS},
                 "description": f"Earlier user turns, oldest first (the last {MAX_HISTORY_TURNS} used); null: none.",
             },
-            "k": {"type": "integer", "minimum": 1, "maximum": 10, "default": 3, "description": "Most quotes."},
+            "k": {"type": "integer", "minimum": 1, "maximum": MAX_QUOTES, "default": 3, "description": "Most quotes."},
         },
         "required": ["question"],
     },

@@ -1,4 +1,4 @@
-"""Text embedders: the sentence-transformers model, and a small deterministic fake for tests."""
+"""Text embedders: the sentence-transformers model (the fake one for tests is qa.testing.HashEmbedder)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Protocol
 import numpy as np
 
 from qa.errors import ModelError
-from qa.text.terms import terms
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
@@ -76,7 +75,8 @@ class SentenceTransformerEmbedder:
         self.name = Path(path).name if model_path else "all-MiniLM-L6-v2"
         self.dimension = int(self.model.get_embedding_dimension())
         self.fingerprint = weights_fingerprint(path)
-        self._direct = self._forward_matches_encode()
+        # Whether short inputs take the direct forward pass; a benchmark switches it off to time encode().
+        self.direct = self._forward_matches_encode()
 
     def _forward(self, texts: list[str]) -> np.ndarray:
         """Normalized embeddings straight from the model's modules, without encode()'s batching machinery."""
@@ -106,7 +106,7 @@ class SentenceTransformerEmbedder:
         """Normalized embeddings, one row per text."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if len(texts) <= DIRECT_MAX and self._direct:
+        if len(texts) <= DIRECT_MAX and self.direct:
             return self._forward(texts)
         vectors = self.model.encode(
             texts,
@@ -116,28 +116,3 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
-
-
-class HashEmbedder:
-    """Deterministic bag-of-terms vectors: fast and lexical, for tests where the model is not the point."""
-
-    def __init__(self, dimension: int = 256) -> None:
-        self.name = f"hash-{dimension}"
-        self.dimension = dimension
-        self.fingerprint = f"hash-{dimension}"
-        self.calls = 0
-        self.texts_encoded = 0
-
-    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """One normalized vector per text; identical texts give identical vectors."""
-        self.calls += 1
-        self.texts_encoded += len(texts)
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for term in terms(text):
-                h = int.from_bytes(hashlib.blake2b(term.encode(), digest_size=8).digest(), "little")
-                out[row, h % self.dimension] += 1.0 if (h >> 32) & 1 else -1.0
-            norm = np.linalg.norm(out[row])
-            if norm > 0:
-                out[row] /= norm
-        return out

@@ -15,7 +15,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-# Anserini's BEIR settings; confirmed on the SciFact train split (docs/QUALITY.md).
+# Anserini's BEIR settings, the defaults of every build; confirmed on the SciFact train split (docs/QUALITY.md).
 K1, B = 0.9, 0.4
 # Stems sharing this many first letters count as the same word for "does the corpus mention it".
 PREFIX = 6
@@ -64,9 +64,9 @@ class BM25Index:
         self._prefixes: set[str] | None = None
 
     @classmethod
-    def build(cls, token_lists: Iterable[list[str]]) -> BM25Index:
-        """Index the given documents (each a list of terms)."""
-        builder = BM25Builder()
+    def build(cls, token_lists: Iterable[list[str]], k1: float = K1, b: float = B) -> BM25Index:
+        """Index the given documents (each a list of terms) with BM25 parameters k1 and b."""
+        builder = BM25Builder(k1=k1, b=b)
         for tokens in token_lists:
             builder.add(tokens)
         return builder.finish()
@@ -125,7 +125,7 @@ class BM25Index:
         return math.log(1 + (self.num_docs - df + 0.5) / (df + 0.5))
 
 
-# The result is what bm25s's BM25(k1=K1, b=B).index() makes of the same token lists (its "lucene" method,
+# The result is what bm25s's BM25(k1=k1, b=b).index() makes of the same token lists (its "lucene" method,
 # an empty document as the one term ""), score for score and in the same saved format; only the term ids
 # differ (first seen first, where bm25s numbers terms in set order). While adding it holds the vocabulary,
 # 16 bytes per document and 8 bytes per (document, distinct term) entry: all of them, or with a spill folder
@@ -134,8 +134,11 @@ class BM25Index:
 class BM25Builder:
     """Builds a BM25Index one document at a time, keeping each document as term ids and counts, not strings."""
 
-    def __init__(self, spill_dir: Path | None = None, spill_entries: int | None = None) -> None:
+    def __init__(
+        self, spill_dir: Path | None = None, spill_entries: int | None = None, k1: float = K1, b: float = B
+    ) -> None:
         self.vocab: dict[str, int] = {}
+        self.k1, self.b = k1, b
         self._ids = array("i")  # each document's distinct term ids, document after document
         self._tfs = array("i")  # how often each of those occurs in its document
         self._distinct = array("q")  # distinct terms per document
@@ -211,6 +214,7 @@ class BM25Builder:
         distinct = np.frombuffer(self._distinct, dtype=np.int64)
         lengths = np.frombuffer(self._lengths, dtype=np.int64)
         avg_len = lengths.mean()
+        k1, b = self.k1, self.b
         heads = indptr[:-1].copy()  # next free slot of each term's column
         starts = np.zeros(n_docs + 1, dtype=np.int64)
         np.cumsum(distinct, out=starts[1:])
@@ -222,7 +226,7 @@ class BM25Builder:
             doc_len = np.repeat(lengths[d0:d1], distinct[d0:d1])
             cols, tf = self._read(IDS_FILE, e0, e1), self._read(TFS_FILE, e0, e1).astype(np.float64)
             # bm25s's float64 arithmetic, in its order: idf * tf / (k1 * (1 - b + b * len / avg) + tf).
-            scores = (idf[cols] * (tf / (K1 * ((1 - B) + B * doc_len / avg_len) + tf))).astype(np.float32)
+            scores = (idf[cols] * (tf / (k1 * ((1 - b) + b * doc_len / avg_len) + tf))).astype(np.float32)
             # Each column lists its documents in order: place this slice's entries after the earlier ones.
             order = np.argsort(cols, kind="stable")
             sorted_cols = cols[order]
@@ -238,7 +242,7 @@ class BM25Builder:
         vocab = self.vocab
         if "" not in vocab:
             vocab[""] = len(indptr) - 1  # as bm25s adds it: a term of no document
-        model = bm25s.BM25(k1=K1, b=B)
+        model = bm25s.BM25(k1=self.k1, b=self.b)
         model.scores = {"data": data, "indices": indices, "indptr": indptr, "num_docs": len(self._lengths)}
         model.vocab_dict = vocab
         model.unique_token_ids_set = set(vocab.values())

@@ -11,6 +11,7 @@ from pathlib import Path
 from qa.config import Settings
 from qa.errors import CorpusError
 from qa.ingest.extract import extract_html, extract_pdf
+from qa.text.terms import WORD
 
 FORMATS = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 
@@ -141,7 +142,6 @@ def heading_text(raw: str) -> str:
 
 _LINE = re.compile(r"[^\r\n]+")
 _MD_HEADING = re.compile(r"#{1,6}\s+\S")
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _NUMBERED = re.compile(r"^\s*(?:\(?\d{1,3}[.)]|[-*•]\s)")
 
 
@@ -164,7 +164,7 @@ def segment(text: str, fmt: str, headings: list[tuple[int, int]] | None = None) 
         if is_chrome(line):
             kind = "chrome"
         elif kind == "body":
-            key = " ".join(_WORD.findall(line.casefold()))
+            key = " ".join(WORD.findall(line.casefold()))
             # Scraped pages repeat whole paragraphs; index each one once.
             if len(key) >= 40 and key in seen:
                 kind = "duplicate"
@@ -183,7 +183,7 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 def looks_like_heading(line: str) -> bool:
     """A short title-like line: few words, no sentence punctuation at the end, not a list item."""
-    words = _WORD.findall(line)
+    words = WORD.findall(line)
     if not words or len(words) > 12 or len(line) > 100:
         return False
     if line.rstrip()[-1] in ".,;:!)\"'”" or _NUMBERED.match(line):
@@ -213,7 +213,7 @@ _CHROME_PHRASE = re.compile(
 
 def is_chrome(line: str) -> bool:
     """Page furniture rather than content: site widgets, or a short phrase stuttered by a scraper."""
-    words = [w.casefold() for w in _WORD.findall(line)]
+    words = [w.casefold() for w in WORD.findall(line)]
     if not words:
         return True  # punctuation or symbols only
     stripped = line.strip()

@@ -10,29 +10,11 @@ import numpy as np
 
 from qa.search.answertype import expected_types, matches_type
 from qa.search.mismatch import lacks_negation, lacks_number
+from qa.search.params import DEFAULT_ANSWER, AnswerParams
 from qa.search.retriever import Hit, Retriever, coverage
-from qa.text.terms import QUESTION_WORDS, STOPWORDS, stem, terms, words
+from qa.text.terms import is_query_content, stem, terms, words
 
 NOT_FOUND = "I could not find an answer to that in these documents."
-MAX_QUOTE_CHARS = 600
-PASSAGES_CONSIDERED = 8
-# Sentence score = weights of (sentence cosine, query-term coverage, passage score, expected answer type);
-# chosen on COVID-QA dev and dev.jsonl first quotes by `python -m bench.tune_quotes` (docs/QUALITY.md E6).
-W_DENSE, W_LEXICAL, W_PASSAGE, W_TYPE = 0.6, 0.6, 0.6, 0.35
-# A quote shorter than this takes its most relevant neighbour sentence as context.
-CONTEXT_BELOW_CHARS = 350
-# Decline below this confidence: the highest threshold of the coverage-versus-accuracy table that declines
-# at most about 2% of answerable development questions (docs/QUALITY.md, "Calibrated confidence").
-DECLINE_BELOW = 0.05
-# Answerability score: a linear score over the best sentence cosine, the best query-term coverage, how
-# specific the query words are that the corpus never mentions ("migraine", "neuralgia"), and whether the
-# first quote lacks the question's negation or a number it names (docs/QUALITY.md E12).
-CONF_INTERCEPT, CONF_WEIGHTS = -8.0, (20.0, 4.0, -1.5, -3.0, -3.0)
-# Platt scaling of that score to P(the first quote answers the question), fitted on the development splits
-# by `python -m bench.calibrate` (docs/QUALITY.md, "Calibrated confidence").
-PLATT_SLOPE, PLATT_INTERCEPT = 0.3658, -3.4061
-# Words rarer than this (Zipf scale, wordfreq) in general English name a specific thing.
-COMMON_ZIPF = 4.5
 # A sentence that opens by pointing back ("It", "This", "However") is quoted with the one before it.
 _LEANS_BACK = re.compile(
     r"^(?:it|its|this|these|those|they|their|such|however|but|therefore|thus|then|so|"
@@ -73,7 +55,9 @@ class Answer:
 
 
 @dataclass
-class _Candidate:
+class Candidate:
+    """A sentence of a top passage with the features it is scored by."""
+
     sentence: int
     passage: int
     dense: float  # cosine of the sentence and the question
@@ -82,13 +66,13 @@ class _Candidate:
     typed: bool  # holds the kind of answer the question asks for ("how long": a duration)
     score: float = 0.0
 
-    def rescore(self) -> float:
-        """The sentence score from its features (W_* weights)."""
+    def rescore(self, params: AnswerParams) -> float:
+        """The sentence score from its features, under the params' w_* weights."""
         self.score = (
-            W_DENSE * self.dense
-            + W_LEXICAL * self.coverage
-            + W_PASSAGE * self.relevance
-            + (W_TYPE * self.relevance if self.typed else 0.0)
+            params.w_dense * self.dense
+            + params.w_lexical * self.coverage
+            + params.w_passage * self.relevance
+            + (params.w_type * self.relevance if self.typed else 0.0)
         )
         return self.score
 
@@ -96,8 +80,9 @@ class _Candidate:
 class Answerer:
     """Picks and quotes sentences from retrieved passages, or declines."""
 
-    def __init__(self, retriever: Retriever) -> None:
+    def __init__(self, retriever: Retriever, params: AnswerParams = DEFAULT_ANSWER) -> None:
         self.r = retriever
+        self.params = params
         a = retriever.data.arrays
         self.s_doc, self.s_start, self.s_end = a["s_doc"], a["s_start"], a["s_end"]
         from wordfreq import zipf_frequency
@@ -106,19 +91,19 @@ class Answerer:
 
     def candidates(
         self, query: str, query_vector: np.ndarray, query_terms: list[str], hits: list[Hit]
-    ) -> list[_Candidate]:
+    ) -> list[Candidate]:
         """Sentences of the top passages, scored against the query, best first."""
         types = expected_types(query)
         weights = self.r.term_weights(query_terms)
-        top = hits[:PASSAGES_CONSIDERED]
+        top = hits[: self.params.passages_considered]
         best_hit = max((h.score for h in top), default=1.0) or 1.0
-        seen: dict[int, _Candidate] = {}
+        seen: dict[int, Candidate] = {}
         for hit in top:
             section_terms = set(terms(self.r.section(hit.passage) or ""))
             for j in self.r.sentences(hit.passage):
                 if j in seen:
                     continue
-                cand = _Candidate(
+                cand = Candidate(
                     j,
                     hit.passage,
                     float(self.r.data.sentence_vectors[j] @ query_vector),
@@ -127,7 +112,7 @@ class Answerer:
                     hit.score / best_hit,
                     bool(types) and matches_type(self.r.sentence_text(j), types),
                 )
-                cand.rescore()
+                cand.rescore(self.params)
                 seen[j] = cand
         return sorted(seen.values(), key=lambda c: (-c.score, c.sentence))
 
@@ -137,18 +122,14 @@ class Answerer:
 
         total = 0.0
         for w in set(words(query)):
-            if w in STOPWORDS or w in QUESTION_WORDS or "-" in w or not self._is_word(w):
+            # Numbers, decades and ordinals ("1600s", "19th") name no topic the corpus could lack.
+            if not is_query_content(w) or len(w) < 2 or any(ch.isdigit() for ch in w):
                 continue
             if not self.r.bm25.knows(stem(w)):
-                total += max(0.0, COMMON_ZIPF - zipf_frequency(w, "en"))
+                total += max(0.0, self.params.common_zipf - zipf_frequency(w, "en"))
         return total
 
-    @staticmethod
-    def _is_word(w: str) -> bool:
-        # Numbers, decades and ordinals ("1600s", "19th") name no topic the corpus could lack.
-        return len(w) > 1 and not any(ch.isdigit() for ch in w)
-
-    def answerability(self, query: str, cands: list[_Candidate], quote: str) -> float:
+    def answerability(self, query: str, cands: list[Candidate], quote: str) -> float:
         """The uncalibrated answerability score of the candidates and the first quote (higher: more likely)."""
         features = (
             max(c.dense for c in cands),
@@ -157,17 +138,18 @@ class Answerer:
             lacks_negation(query, quote),
             lacks_number(query, quote),
         )
-        return CONF_INTERCEPT + sum(w * x for w, x in zip(CONF_WEIGHTS, features, strict=True))
+        p = self.params
+        return p.conf_intercept + sum(w * x for w, x in zip(p.conf_weights, features, strict=True))
 
-    def confidence(self, query: str, cands: list[_Candidate], quote: str) -> float:
+    def confidence(self, query: str, cands: list[Candidate], quote: str) -> float:
         """Estimated probability that the first quote answers the question."""
         if not cands:
             return 0.0
-        return calibrated(self.answerability(query, cands, quote))
+        return calibrated(self.answerability(query, cands, quote), self.params)
 
-    def first_quote(self, cands: list[_Candidate], query_vector: np.ndarray) -> str:
+    def first_quote(self, cands: list[Candidate], query_vector: np.ndarray) -> str:
         """The text the best candidate is quoted with ("" when there is none)."""
-        return self._span_text(self._quote_span(cands[0].sentence, query_vector)) if cands else ""
+        return self._span_text(self.quote_span(cands[0].sentence, query_vector)) if cands else ""
 
     def _span_text(self, span: tuple[int, int, int]) -> str:
         """The document text of a (doc, start, end) span."""
@@ -187,9 +169,9 @@ class Answerer:
         version = self.r.data.index_version
         cands = self.candidates(search_query, query_vector, query_terms, hits)
         # The first quote is scored before it is cited: its span is worked out once, for both.
-        first = self._quote_span(cands[0].sentence, query_vector) if cands else None
+        first = self.quote_span(cands[0].sentence, query_vector) if cands else None
         confidence = self.confidence(search_query, cands, self._span_text(first) if first else "")
-        if confidence < DECLINE_BELOW:
+        if confidence < self.params.decline_below:
             return Answer(question, search_query, True, NOT_FOUND, version, round(confidence, 4))
         citations: list[Citation] = []
         used: list[tuple[int, int, int]] = []  # doc, start, end of quotes so far
@@ -198,7 +180,7 @@ class Answerer:
                 break
             if cand.score < cands[0].score * 0.5:
                 break  # far weaker than the best: more noise than answer
-            doc_i, start, end = first if i == 0 else self._quote_span(cand.sentence, query_vector)
+            doc_i, start, end = first if i == 0 else self.quote_span(cand.sentence, query_vector)
             if any(d == doc_i and start < e and s < end for d, s, e in used):
                 continue
             doc = self.r.data.documents[doc_i]
@@ -221,29 +203,28 @@ class Answerer:
         text = " ".join(f"\u201c{c.quote}\u201d [{c.id}]" for c in citations)
         return Answer(question, search_query, False, text, version, round(confidence, 4), citations)
 
-    def _quote_span(self, j: int, query_vector: np.ndarray) -> tuple[int, int, int]:
+    def quote_span(self, j: int, query_vector: np.ndarray) -> tuple[int, int, int]:
         """Offsets of the quote for sentence j: the sentence with a little context from its paragraph.
 
         The sentence before is included when j leans on it ("It", "However"); a short quote takes whichever
         neighbour is closer to the question; a quote ending in a colon ("The current methods are:") takes
-        the sentence it introduces. A quote never grows past MAX_QUOTE_CHARS.
+        the sentence it introduces. A quote never grows past params.max_quote_chars.
         """
+        limit = self.params.max_quote_chars
         doc_i = int(self.s_doc[j])
         text = self.r.data.documents[doc_i]["text"]
         first = last = j
         prev, nxt = self._neighbour(j, -1, doc_i, text), self._neighbour(j, 1, doc_i, text)
         if prev is not None and _LEANS_BACK.match(text[int(self.s_start[j]) : int(self.s_end[j])]):
             first, prev = prev, None
-        if self._span(first, last) < CONTEXT_BELOW_CHARS:
-            options = [
-                n for n in (prev, nxt) if n is not None and self._span(min(first, n), max(last, n)) <= MAX_QUOTE_CHARS
-            ]
+        if self._span(first, last) < self.params.context_below_chars:
+            options = [n for n in (prev, nxt) if n is not None and self._span(min(first, n), max(last, n)) <= limit]
             vectors = self.r.data.sentence_vectors
             best = max(options, key=lambda n: float(vectors[n] @ query_vector), default=None)
             if best is not None:
                 first, last = min(first, best), max(last, best)
         after = self._neighbour(last, 1, doc_i, text)
-        if after is not None and text[int(self.s_end[last]) - 1] == ":" and self._span(first, after) <= MAX_QUOTE_CHARS:
+        if after is not None and text[int(self.s_end[last]) - 1] == ":" and self._span(first, after) <= limit:
             last = after
         return doc_i, int(self.s_start[first]), int(self.s_end[last])
 
@@ -260,14 +241,15 @@ class Answerer:
         lo, hi = (n, j) if step < 0 else (j, n)
         between = text[int(self.s_end[lo]) : int(self.s_start[hi])]
         introduces = text[int(self.s_start[lo]) : int(self.s_end[lo])].endswith(":")
-        if ("\n" in between and not introduces) or int(self.s_end[hi]) - int(self.s_start[lo]) > MAX_QUOTE_CHARS:
+        too_long = int(self.s_end[hi]) - int(self.s_start[lo]) > self.params.max_quote_chars
+        if ("\n" in between and not introduces) or too_long:
             return None
         return n
 
 
-def calibrated(score: float) -> float:
-    """An answerability score as a probability (Platt scaling)."""
-    z = PLATT_SLOPE * score + PLATT_INTERCEPT
+def calibrated(score: float, params: AnswerParams = DEFAULT_ANSWER) -> float:
+    """An answerability score as a probability (Platt scaling with the params' slope and intercept)."""
+    z = params.platt_slope * score + params.platt_intercept
     # A long question of unknown words drives z far below zero; exp(-z) would overflow.
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from qa.text.terms import QUESTION_WORDS, STOPWORDS, words
+from qa.text.terms import is_query_content, words
 
 # Words that point back to something said earlier.
 _ANAPHORA = re.compile(
@@ -21,7 +21,7 @@ def content_words(text: str) -> list[str]:
     """The words of a text that say what it is about (no stopwords or question words), in order."""
     seen: list[str] = []
     for w in words(text):
-        if w in STOPWORDS or w in QUESTION_WORDS or w in _VAGUE or (len(w) == 1 and not w.isdigit()) or "-" in w:
+        if not is_query_content(w) or w in _VAGUE:
             continue
         if w not in seen:
             seen.append(w)

@@ -13,21 +13,9 @@ from qa.index.build import BM25_DIR, DENSE_FILE
 from qa.index.dense import DenseIndex
 from qa.index.lexical import BM25Index
 from qa.index.store import REBUILD_HINT, IndexData, read_index
+from qa.search.params import DEFAULT_RETRIEVAL, RetrievalParams
 from qa.text.terms import terms
 
-# How many candidates each retriever contributes before fusion.
-DEPTH = 100
-# How hybrid mode fuses the two lists: "convex" (weighted sum of per-query normalized scores, NORMALIZE
-# "minmax" or "zscore") or "rrf" (weighted reciprocal rank fusion); chosen on the dev splits, docs/QUALITY.md.
-FUSION = "convex"
-NORMALIZE = "minmax"
-# Weight of the dense side (the BM25 side gets 1 - DENSE_WEIGHT).
-DENSE_WEIGHT = 0.5
-RRF_K = 60
-# Hybrid results are re-ranked by their best sentence: its cosine to the question (min-max over the
-# candidates) and the share of the question's IDF weight it holds. Chosen on the dev splits (docs/QUALITY.md E5).
-RERANK_DEPTH = 30
-RERANK_DENSE, RERANK_COVERAGE = 0.3, 0.2
 # Sentence term sets kept in memory; cleared when full so a huge corpus cannot grow the cache unbounded.
 TERM_CACHE_SIZE = 200_000
 
@@ -45,8 +33,11 @@ class Hit:
 class Retriever:
     """Searches the passages of one loaded index."""
 
-    def __init__(self, data: IndexData, dense: DenseIndex, bm25: BM25Index) -> None:
+    def __init__(
+        self, data: IndexData, dense: DenseIndex, bm25: BM25Index, params: RetrievalParams = DEFAULT_RETRIEVAL
+    ) -> None:
         self.data = data
+        self.params = params
         self.dense = dense
         self.bm25 = bm25
         self.a = data.arrays
@@ -54,7 +45,7 @@ class Retriever:
         self._terms: dict[int, frozenset[str]] = {}
 
     @classmethod
-    def open(cls, index_dir: Path) -> Retriever:
+    def open(cls, index_dir: Path, params: RetrievalParams = DEFAULT_RETRIEVAL) -> Retriever:
         """Load the index at index_dir with its FAISS and BM25 parts."""
         data = read_index(index_dir)
         current = Path(index_dir) / DENSE_FILE
@@ -66,7 +57,7 @@ class Retriever:
             raise IndexUnusable(f"index file {current} cannot be read ({exc}); {REBUILD_HINT}") from exc
         if dense.index.ntotal != len(data.passage_vectors) or bm25.num_docs != len(data.passage_vectors):
             raise IndexUnusable(f"index at {index_dir} is inconsistent (passage counts); {REBUILD_HINT}")
-        return cls(data, dense, bm25)
+        return cls(data, dense, bm25, params)
 
     def __len__(self) -> int:
         return len(self.data.passage_vectors)
@@ -77,10 +68,10 @@ class Retriever:
         query_terms: list[str],
         k: int = 10,
         mode: str = "hybrid",
-        depth: int = DEPTH,
+        depth: int | None = None,
     ) -> list[Hit]:
-        """The k best passages for a query, by `mode`: 'hybrid', 'dense' or 'bm25'."""
-        depth = max(depth, k)
+        """The k best passages for a query, by `mode`: 'hybrid', 'dense' or 'bm25' (depth: params.depth)."""
+        depth = max(self.params.depth if depth is None else depth, k)
         dense_scores: dict[int, float] = {}
         if mode in ("dense", "hybrid") and query_vector is not None:
             scores, ids = self.dense.search(query_vector, depth)
@@ -88,7 +79,7 @@ class Retriever:
         bm25_scores: dict[int, float] = {}
         if mode in ("bm25", "hybrid"):
             all_scores = self.bm25.scores(query_terms)
-            top = _top(all_scores, depth)
+            top = top_indices(all_scores, depth)
             bm25_scores = {int(i): float(all_scores[i]) for i in top if all_scores[i] > 0}
         if mode == "dense":
             hits = [Hit(i, s, dense=s) for i, s in dense_scores.items()]
@@ -98,7 +89,8 @@ class Retriever:
             hits = self._fuse(query_vector, dense_scores, bm25_scores)
         hits.sort(key=lambda h: (-h.score, h.passage))
         if mode == "hybrid" and query_vector is not None:
-            hits[:RERANK_DEPTH] = self._rerank(hits[:RERANK_DEPTH], query_vector, query_terms)
+            rerank_depth = self.params.rerank_depth
+            hits[:rerank_depth] = self._rerank(hits[:rerank_depth], query_vector, query_terms)
         return hits[:k]
 
     def _rerank(self, hits: list[Hit], query_vector: np.ndarray, query_terms: list[str]) -> list[Hit]:
@@ -116,7 +108,8 @@ class Retriever:
                 best = max(best, coverage(weights, self.sentence_terms(j)))
             best_coverage.append(best)
         # The bonus is never negative, so re-ranked hits stay above those past the re-ranking depth.
-        bonus = RERANK_DENSE * _minmax(np.array(best_cosine)) + RERANK_COVERAGE * np.array(best_coverage)
+        p = self.params
+        bonus = p.rerank_dense * _minmax(np.array(best_cosine)) + p.rerank_coverage * np.array(best_coverage)
         rescored = [Hit(h.passage, h.score + float(b), h.dense, h.bm25) for h, b in zip(hits, bonus, strict=True)]
         return sorted(rescored, key=lambda h: (-h.score, h.passage))
 
@@ -131,21 +124,22 @@ class Retriever:
         return {t: w / total for t, w in weights.items()}
 
     def _fuse(self, query_vector: np.ndarray | None, dense: dict[int, float], bm25: dict[int, float]) -> list[Hit]:
-        """Fused scores over the union of both candidate lists (FUSION, NORMALIZE, DENSE_WEIGHT)."""
+        """Fused scores over the union of both candidate lists (params: fusion, normalize, dense_weight)."""
         ids = sorted(set(dense) | set(bm25))
         if not ids:
             return []
-        if FUSION == "rrf":
-            fused = DENSE_WEIGHT * _rrf(ids, dense) + (1 - DENSE_WEIGHT) * _rrf(ids, bm25)
+        p = self.params
+        if p.fusion == "rrf":
+            fused = p.dense_weight * _rrf(ids, dense, p.rrf_k) + (1 - p.dense_weight) * _rrf(ids, bm25, p.rrf_k)
         # Candidates found by only one side still get their exact score from the other.
         if query_vector is not None:
             exact = self.data.passage_vectors[ids] @ query_vector.astype(np.float32)
             dense = dict(zip(ids, exact.tolist(), strict=True))
         d = np.array([dense.get(i, 0.0) for i in ids])
         b = np.array([bm25.get(i, 0.0) for i in ids])
-        if FUSION != "rrf":
-            norm = _zscore if NORMALIZE == "zscore" else _minmax
-            fused = DENSE_WEIGHT * norm(d) + (1 - DENSE_WEIGHT) * norm(b)
+        if p.fusion != "rrf":
+            norm = _zscore if p.normalize == "zscore" else _minmax
+            fused = p.dense_weight * norm(d) + (1 - p.dense_weight) * norm(b)
         return [Hit(i, float(f), float(dd), float(bb)) for i, f, dd, bb in zip(ids, fused, d, b, strict=True)]
 
     # Passage accessors used by the answerer and the surfaces.
@@ -208,14 +202,14 @@ def _zscore(x: np.ndarray) -> np.ndarray:
     return np.zeros_like(x) if sd < 1e-12 else (x - float(x.mean())) / sd
 
 
-def _rrf(ids: list[int], scores: dict[int, float]) -> np.ndarray:
-    """1 / (RRF_K + rank) by descending score; 0 for ids the list does not hold."""
+def _rrf(ids: list[int], scores: dict[int, float], rrf_k: int) -> np.ndarray:
+    """1 / (rrf_k + rank) by descending score; 0 for ids the list does not hold."""
     ranked = sorted(scores, key=lambda i: (-scores[i], i))
     rank = {i: r for r, i in enumerate(ranked, 1)}
-    return np.array([1.0 / (RRF_K + rank[i]) if i in rank else 0.0 for i in ids])
+    return np.array([1.0 / (rrf_k + rank[i]) if i in rank else 0.0 for i in ids])
 
 
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
+def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k largest scores, best first."""
     if k >= len(scores):
         return np.argsort(-scores, kind="stable")

@@ -1,11 +1,14 @@
-"""Lexical terms: the one tokenizer that BM25, answer scoring and follow-up handling share."""
+"""Lexical terms: the one tokenizer and content-word rule that BM25, answer scoring and follow-up handling share."""
 
 from __future__ import annotations
 
 import re
 from functools import cache, lru_cache
 
+# A token: letters and digits, joined by hyphens or apostrophes ("follow-up", "don't").
 _TOKEN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
+# A word as prose counts them: joined by apostrophes only, so "follow-up" is two (the corpus reader's rule).
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are aren't as at be because been before being below
@@ -49,9 +52,19 @@ def words(text: str) -> list[str]:
     return out
 
 
+def is_content(word: str) -> bool:
+    """Whether a lower-case word says something: not a stopword, nor a single letter (a single digit is kept)."""
+    return word not in STOPWORDS and not (len(word) == 1 and not word.isdigit())
+
+
+def is_query_content(word: str) -> bool:
+    """A content word of a question: not a question word either, nor a hyphenated whole (its parts count)."""
+    return is_content(word) and word not in QUESTION_WORDS and "-" not in word
+
+
 def terms(text: str) -> list[str]:
     """Stemmed content terms of a text, stopwords removed, in order (repeats kept)."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS and not (len(w) == 1 and not w.isdigit())]
+    return [stem(w) for w in words(text) if is_content(w)]
 
 
 def term_set(text: str) -> set[str]:

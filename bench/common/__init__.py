@@ -1,0 +1,1 @@
+"""Shared by the benchmarks: data loading, metrics, the indexing harness, the embedding cache, reports, stats."""

@@ -1,0 +1,1 @@
+"""Answer-quality benchmarks and tuning: `python -m bench.quality` runs the suite."""

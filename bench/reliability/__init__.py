@@ -1,0 +1,1 @@
+"""Reliability benchmarks (`make bench-reliability`): fuzzing, load, crash safety, hostile documents."""
