@@ -73,7 +73,7 @@ class Indexed:
         retriever = self.service.load().retriever
         vector = self.embedder.encode([query])[0]
         hits = retriever.search(vector, terms(query), k=k, mode=mode)
-        return [retriever.doc(h.passage)["doc_id"] for h in hits]
+        return [retriever.doc(h.passage).doc_id for h in hits]
 
 
 def open_indexed(
@@ -105,5 +105,5 @@ def open_indexed(
 def passage_lengths(indexed: Indexed) -> tuple[int, float]:
     """Number of passages and their mean length in characters."""
     a = indexed.service.load().retriever.data.arrays
-    lengths = a["p_end"] - a["p_start"]
+    lengths = a.p_end - a.p_start
     return len(lengths), float(np.mean(lengths)) if len(lengths) else 0.0

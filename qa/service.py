@@ -13,7 +13,8 @@ from qa.errors import IndexNotFound, IndexUnusable, QAError
 from qa.index.batcher import EncodeBatcher
 from qa.index.build import BuildReport, build_index, model_identity
 from qa.index.embedder import Embedder, SentenceTransformerEmbedder
-from qa.index.store import MANIFEST, REBUILD_HINT
+from qa.index.format import MANIFEST
+from qa.index.store import REBUILD_HINT
 from qa.search.query import resolve
 from qa.text.terms import load_stemmer
 
@@ -154,7 +155,7 @@ class QAService:
             retriever, stamp = self._open(loaded)
             if retriever is None:
                 return loaded  # swapped again while it was read; a later request reads the newest
-            built_with = retriever.data.manifest["model"]
+            built_with = retriever.data.manifest.model
             if built_with["fingerprint"] != self.model_identity()["fingerprint"]:
                 raise IndexUnusable(
                     f"the index was built with model {built_with['name']} ({built_with['fingerprint']}) but "
@@ -171,7 +172,7 @@ class QAService:
     def loaded_version(self) -> str | None:
         """The version of the index in memory, without loading or checking anything."""
         loaded = self._loaded
-        return loaded.retriever.data.index_version if loaded is not None else None
+        return loaded.retriever.index_version if loaded is not None else None
 
     def _open(self, loaded: _Loaded | None) -> tuple[Retriever | None, tuple]:
         """Read the index whole from one build: a read that a swap overlapped is read again."""
@@ -249,9 +250,9 @@ class QAService:
         # The answer step scores sentences against the query vector, so it is needed in every mode.
         search_query, vector, query_terms, hits = self._retrieve(loaded, question, history, max(10, k), mode, True)
         answer = loaded.answerer.answer(question, search_query, vector, query_terms, hits, k)
-        docs, doc_index = loaded.retriever.data.documents, loaded.retriever.doc_index
+        retriever = loaded.retriever
         for c in answer.citations:
-            text = docs[doc_index[c.doc_id]]["text"]
+            text = retriever.document(retriever.doc_index[c.doc_id]).text
             if text[c.start : c.end] != c.quote:  # the product's core promise; never ship a broken citation
                 raise AssertionError(f"citation offsets do not match the source for {c.doc_id}")
         return answer
@@ -267,7 +268,7 @@ class QAService:
         r = loaded.retriever
         return search_query, [
             SearchResult(
-                r.doc(h.passage)["doc_id"],
+                r.doc(h.passage).doc_id,
                 r.section(h.passage),
                 *r.span(h.passage),
                 r.text(h.passage),
@@ -282,19 +283,19 @@ class QAService:
         i = retriever.doc_index.get(doc_id)
         if i is None:
             return None
-        doc = retriever.data.documents[i]
-        return {"doc_id": doc["doc_id"], "title": doc["title"], "text": doc["text"]}
+        doc = retriever.document(i)
+        return {"doc_id": doc.doc_id, "title": doc.title, "text": doc.text}
 
     def info(self) -> dict:
         """What the index holds."""
         manifest = self.load().retriever.data.manifest
         return {
             "index_dir": str(self.settings.index_dir),
-            "documents": manifest["counts"]["documents"],
-            "passages": manifest["counts"]["passages"],
-            "sentences": manifest["counts"]["sentences"],
-            "model": manifest["model"]["name"],
-            "index_version": manifest["index_version"],
-            "built_at": manifest["built_at"],
-            "dense_index": manifest.get("dense_index", "flat"),
+            "documents": manifest.counts["documents"],
+            "passages": manifest.counts["passages"],
+            "sentences": manifest.counts["sentences"],
+            "model": manifest.model["name"],
+            "index_version": manifest.index_version,
+            "built_at": manifest.built_at,
+            "dense_index": manifest.dense_index,
         }

@@ -16,11 +16,19 @@ import numpy as np
 from qa import __version__
 from qa.config import Settings
 from qa.errors import CorpusError, QAError
+from qa.index.content import embedding_texts, lexical_text, titled_documents
 from qa.index.digests import DIGESTS_FILE, DigestCache
 from qa.index.embedder import Embedder, bundled_model_path, weights_fingerprint
-from qa.index.store import (
+from qa.index.format import (
+    BM25_DIR,
+    DENSE_FILE,
+    FORMAT_VERSION,
     PASSAGE_VECTORS,
     SENTENCE_VECTORS,
+    IndexedDocument,
+    Manifest,
+)
+from qa.index.store import (
     IndexData,
     IndexWriter,
     build_lock,
@@ -37,8 +45,6 @@ from qa.text.passages import chunk_document
 from qa.text.sentences import SentenceSplitter, params_from_dict, params_to_dict, train_params
 from qa.text.terms import terms
 
-DENSE_FILE = "dense.faiss"
-BM25_DIR = "bm25"
 # Bump when sentence splitting, chunking or embedded text changes, so old indexes are re-chunked.
 PIPELINE_VERSION = 6
 
@@ -61,11 +67,6 @@ class BuildReport:
     problems: list[Problem] = field(default_factory=list)
 
 
-def passage_embedding_text(title: str, section: str | None, text: str) -> str:
-    """What the model sees for a passage: its section heading gives short passages their topic."""
-    return f"{section}: {text}" if section and section != title else text
-
-
 def model_identity(settings: Settings) -> dict:
     """Name, path and weight fingerprint of the configured model, without loading it."""
     path = settings.model or bundled_model_path()
@@ -85,7 +86,7 @@ def _settings_key(settings: Settings, model: dict) -> dict:
     }
 
 
-def _old_manifest(settings: Settings) -> dict | None:
+def _old_manifest(settings: Settings) -> Manifest | None:
     try:
         return read_manifest(settings.index_dir)
     except QAError:
@@ -109,8 +110,8 @@ def build_index(
     with build_lock(settings.index_dir, settings.lock_timeout, on_wait):
         recover(settings.index_dir)
         manifest = _old_manifest(settings)
-        reusable = not rebuild and manifest is not None and manifest.get("settings") == key
-        old_hashes = {d: v["sha256"] for d, v in manifest["documents"].items()} if manifest else {}
+        reusable = not rebuild and manifest is not None and manifest.settings == key
+        old_hashes = {d: v["sha256"] for d, v in manifest.documents.items()} if manifest else {}
         report = BuildReport(problems=problems)
         if reusable:
             # Digests of files whose stat has not moved since they were last hashed are remembered in the index
@@ -119,7 +120,7 @@ def build_index(
             hashes, skipped = _scan(settings, files, lambda path, _: remembered.digest(path, file_sha256))
             # Files that could not be read as documents last time count as unchanged too, or one bad PDF would
             # rewrite the index on every build; their problem is reported again.
-            unreadable = manifest.get("unreadable", {})
+            unreadable = manifest.unreadable
             known = old_hashes | {d: v["sha256"] for d, v in unreadable.items()}
             nothing_changed = hashes == known and _intact(settings, manifest, remembered)
             remembered.save()
@@ -151,7 +152,7 @@ def build_index(
 
         old = None if rebuild else _read_old(settings, manifest)
         # Vectors are cached by their exact text, so any old index of the same model can lend them.
-        same_model = old is not None and old.manifest["settings"]["model"] == key["model"]
+        same_model = old is not None and old.manifest.settings.get("model") == key["model"]
         old_docs = split_old(old) if same_model else {}
         if not (reusable and same_model):
             unchanged = set()  # re-chunk everything; the text cache still spares the model
@@ -175,13 +176,7 @@ def build_index(
         for doc_id in list(fresh):
             doc = fresh.pop(doc_id)  # its blocks go once it is chunked; the record keeps its text
             sentences, passages = chunk_document(doc, splitter, settings.max_chars, settings.overlap)
-            record = {
-                "doc_id": doc_id,
-                "title": doc.title,
-                "format": doc.format,
-                "sha256": doc.sha256,
-                "text": doc.text,
-            }
+            record = IndexedDocument(doc_id, doc.title, doc.format, doc.sha256, doc.text)
             docs[doc_id] = from_chunks(record, sentences, passages)
         if not docs:
             raise CorpusError(_empty_message(corpus_dir, problems))
@@ -199,18 +194,18 @@ def build_index(
             )
             report.embedded = _fill_vectors(ordered, filler, old_docs.values())
             data = _assemble(ordered, model, key, params_to_dict(params), filler.outputs())
-            titled = _titled_documents(data)
+            titled = titled_documents(data)
             del ordered, docs, old_docs, old  # the tables are in `data` now
             # One passage's terms at a time, as term ids and counts spilled to files in the new index's
             # temporary folder; the matrix is filled into the BM25 folder's files, never held whole.
             with BM25Builder(spill_dir=writer.tmp) as bm25:
                 for i in range(len(data.passage_vectors)):
-                    bm25.add(terms(_passage_lexical_text(data, i, titled)))
+                    bm25.add(terms(lexical_text(data, i, titled)))
                 writer.save(BM25_DIR, bm25.write)  # the spill folder is gone before commit() lists the files
             dense = DenseIndex.create(data.passage_vectors.shape[1], len(data.passage_vectors))
             dense.add(data.passage_vectors)
-            data.manifest["dense_index"] = dense.kind
-            data.manifest["unreadable"] = unreadable
+            data.manifest.dense_index = dense.kind
+            data.manifest.unreadable = unreadable
             writer.commit(data, {DENSE_FILE: dense.save})
         report.wrote_index = True
         _fill_counts(report, data.manifest)
@@ -224,10 +219,10 @@ def _empty_message(corpus_dir: Path, problems: list[Problem]) -> str:
     return f"no documents in {corpus_dir}: add .txt, .md, .html or .pdf files and build again"
 
 
-def _fill_counts(report: BuildReport, manifest: dict) -> None:
-    counts = manifest["counts"]
+def _fill_counts(report: BuildReport, manifest: Manifest) -> None:
+    counts = manifest.counts
     report.documents, report.passages, report.sentences = counts["documents"], counts["passages"], counts["sentences"]
-    report.index_version = manifest["index_version"]
+    report.index_version = manifest.index_version
 
 
 def _scan(
@@ -250,7 +245,7 @@ def _scan(
     return hashes, problems
 
 
-def _intact(settings: Settings, manifest: dict, remembered: DigestCache | None = None) -> bool:
+def _intact(settings: Settings, manifest: Manifest, remembered: DigestCache | None = None) -> bool:
     """Whether every file of the current index is as written (a damaged one is rebuilt, not kept)."""
     try:
         check_files(settings.index_dir, manifest, remembered)
@@ -259,7 +254,7 @@ def _intact(settings: Settings, manifest: dict, remembered: DigestCache | None =
         return False
 
 
-def _read_old(settings: Settings, manifest: dict | None) -> IndexData | None:
+def _read_old(settings: Settings, manifest: Manifest | None) -> IndexData | None:
     """The current index, when there is a readable one (a damaged one is simply rebuilt)."""
     if manifest is None:
         return None
@@ -273,24 +268,15 @@ def _fill_vectors(docs: list[DocTables], filler: VectorFiller, known: Iterable[D
     """Write every document's vectors in order, embedding only texts not among the `known` documents'."""
     if any(d.p_vectors is None for d in docs):
         for d in known:
-            filler.remember(_texts(d), (d.p_vectors, d.s_vectors))
+            filler.remember(embedding_texts(d), (d.p_vectors, d.s_vectors))
     p_row = s_row = 0
     for d in docs:
         if d.p_vectors is None:
-            filler.fill((p_row, s_row), _texts(d))
+            filler.fill((p_row, s_row), embedding_texts(d))
         else:
             filler.copy((p_row, s_row), (d.p_vectors, d.s_vectors))
         p_row, s_row = p_row + len(d.passages), s_row + len(d.sentences)
     return filler.finish()
-
-
-def _texts(d: DocTables) -> tuple[list[str], list[str]]:
-    """Embedding texts of a document's passages and sentences."""
-    text, title = d.record["text"], d.record["title"]
-    return (
-        [passage_embedding_text(title, d.section(k), text[s:e]) for s, e, k, _, _ in d.passages.tolist()],
-        [text[s:e] for s, e, _ in d.sentences.tolist()],
-    )
 
 
 def _assemble(
@@ -301,9 +287,9 @@ def _assemble(
     p_vectors, s_vectors = vectors
     dim = p_vectors.shape[1]
     doc_hashes = {
-        d.record["doc_id"]: {
-            "sha256": d.record["sha256"],
-            "title": d.record["title"],
+        d.record.doc_id: {
+            "sha256": d.record.sha256,
+            "title": d.record.title,
             "passages": len(d.passages),
             "sentences": len(d.sentences),
         }
@@ -312,45 +298,19 @@ def _assemble(
     version = hashlib.sha256(
         json.dumps([key, sorted((k, v["sha256"]) for k, v in doc_hashes.items())]).encode()
     ).hexdigest()[:12]
-    manifest = {
-        "format_version": 1,
-        "index_version": version,
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "model": dict(model, dimension=int(dim)),
-        "settings": key,
-        "chunking": {"max_chars": key["max_chars"], "overlap": key["overlap"], "sentences": "nltk-punkt"},
-        "counts": {"documents": len(docs), "passages": len(p_vectors), "sentences": len(s_vectors)},
-        "documents": doc_hashes,
-        "versions": _versions(),
-    }
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        index_version=version,
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        model=dict(model, dimension=int(dim)),
+        settings=key,
+        chunking={"max_chars": key["max_chars"], "overlap": key["overlap"], "sentences": "nltk-punkt"},
+        counts={"documents": len(docs), "passages": len(p_vectors), "sentences": len(s_vectors)},
+        documents=doc_hashes,
+        versions=_versions(),
+    )
     records = [d.record for d in docs]
     return IndexData(manifest, records, sections, arrays, p_vectors, s_vectors, punkt)
-
-
-def _titled_documents(data: IndexData) -> np.ndarray:
-    """Which documents' titles go on their passages for BM25: those holding at most half the passages.
-
-    A title on more than half the passages would make its words near-universal, and BM25 (and the
-    answerer's term weights) would then ignore those words in the text too: with the default
-    one-document corpus, "causes" from "What Causes Facial Twitching?" stopped counting (dev hit@1
-    0.786 -> 0.714).
-    """
-    counts = np.bincount(data.arrays["p_doc"], minlength=len(data.documents))
-    return counts <= max(1, len(data.passage_vectors)) / 2
-
-
-def _passage_lexical_text(data: IndexData, i: int, titled: np.ndarray) -> str:
-    """What BM25 sees for a passage: the document title where it tells passages apart, then the model's text."""
-    a = data.arrays
-    record = data.documents[a["p_doc"][i]]
-    section = data.sections[a["p_section"][i]] if a["p_section"][i] >= 0 else None
-    text = passage_embedding_text(record["title"], section, record["text"][a["p_start"][i] : a["p_end"][i]])
-    # The title on every passage, not only the first: SciFact dev nDCG@10 +0.015 hybrid, COVID-QA unchanged;
-    # the model is given no title, as it dilutes passages (COVID-QA dense hit@1 -0.06; docs/QUALITY.md).
-    title = record["title"]
-    if not titled[a["p_doc"][i]] or not title or text.startswith(title.removesuffix("...")):
-        return text
-    return f"{title}\n{text}"
 
 
 def _versions() -> dict[str, str]:
