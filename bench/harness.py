@@ -13,32 +13,12 @@ from bench.data import Benchmark, write_corpus
 from bench.embedcache import CachingEmbedder
 from qa.config import Settings
 from qa.index.embedder import Embedder, SentenceTransformerEmbedder, bundled_model_path, weights_fingerprint
+from qa.index.key import code_fingerprint
 from qa.service import QAService
 from qa.text.terms import terms
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
 MODES = ("bm25", "dense", "hybrid")
-# The index-building code: a change to any of these makes a fresh benchmark index.
-_INDEX_CODE = (
-    "ingest/corpus",
-    "ingest/extract",
-    "text/sentences",
-    "text/passages",
-    "text/terms",
-    "index/lexical",
-    "index/build",
-    "index/dense",
-    "index/store",
-)
-
-
-def code_fingerprint() -> str:
-    """Hash of the index-building sources, so a tuning change is never measured on a stale index."""
-    qa_dir = Path(__file__).resolve().parent.parent / "qa"
-    digest = hashlib.sha256()
-    for name in _INDEX_CODE:
-        digest.update((qa_dir / f"{name}.py").read_bytes())
-    return digest.hexdigest()[:12]
 
 
 def model_embedder(out_dir: Path = OUT_DIR, tag: str = "") -> CachingEmbedder:

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 from qa.config import MODES, Settings
 from qa.errors import IndexNotFound, IndexUnusable, QAError
 from qa.index.batcher import EncodeBatcher
-from qa.index.build import BuildReport, build_index, model_identity
+from qa.index.build import BuildReport, build_index
 from qa.index.embedder import Embedder, SentenceTransformerEmbedder
-from qa.index.format import MANIFEST
+from qa.index.format import MANIFEST, Manifest
+from qa.index.key import index_key, key_difference, model_identity
 from qa.index.store import REBUILD_HINT
 from qa.search.query import resolve
 from qa.text.terms import load_stemmer
@@ -155,12 +156,7 @@ class QAService:
             retriever, stamp = self._open(loaded)
             if retriever is None:
                 return loaded  # swapped again while it was read; a later request reads the newest
-            built_with = retriever.data.manifest.model
-            if built_with["fingerprint"] != self.model_identity()["fingerprint"]:
-                raise IndexUnusable(
-                    f"the index was built with model {built_with['name']} ({built_with['fingerprint']}) but "
-                    f"the configured model is {self.model_identity()['name']}; {REBUILD_HINT}"
-                )
+            self._check_built_with(retriever.data.manifest)
             from qa.search.answerer import Answerer
 
             load_stemmer()  # NLTK is read here rather than during the first question
@@ -168,6 +164,22 @@ class QAService:
             return self._loaded
         finally:
             self._reload_lock.release()
+
+    def _check_built_with(self, manifest: Manifest) -> None:
+        """Refuse an index built with another model, other settings or other text processing than this qa's."""
+        model = self.model_identity()
+        built_with = manifest.model
+        if built_with["fingerprint"] != model["fingerprint"]:
+            raise IndexUnusable(
+                f"the index was built with model {built_with['name']} ({built_with['fingerprint']}) but "
+                f"the configured model is {model['name']}; {REBUILD_HINT}"
+            )
+        key = index_key(self.settings, model)
+        if manifest.settings != key:
+            raise IndexUnusable(
+                f"the index at {self.settings.index_dir} was built with other chunking settings or another "
+                f"version of qa's text processing ({key_difference(manifest.settings, key)}); {REBUILD_HINT}"
+            )
 
     def loaded_version(self) -> str | None:
         """The version of the index in memory, without loading or checking anything."""

@@ -18,7 +18,7 @@ from qa.config import Settings
 from qa.errors import CorpusError, QAError
 from qa.index.content import embedding_texts, lexical_text, titled_documents
 from qa.index.digests import DIGESTS_FILE, DigestCache
-from qa.index.embedder import Embedder, bundled_model_path, weights_fingerprint
+from qa.index.embedder import Embedder
 from qa.index.format import (
     BM25_DIR,
     DENSE_FILE,
@@ -28,6 +28,7 @@ from qa.index.format import (
     IndexedDocument,
     Manifest,
 )
+from qa.index.key import index_key, model_identity
 from qa.index.store import (
     IndexData,
     IndexWriter,
@@ -44,9 +45,6 @@ from qa.ingest.corpus import Problem, list_files, read_document, sha256_bytes
 from qa.text.passages import chunk_document
 from qa.text.sentences import SentenceSplitter, params_from_dict, params_to_dict, train_params
 from qa.text.terms import terms
-
-# Bump when sentence splitting, chunking or embedded text changes, so old indexes are re-chunked.
-PIPELINE_VERSION = 6
 
 
 @dataclass
@@ -65,25 +63,6 @@ class BuildReport:
     wrote_index: bool = False
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
-
-
-def model_identity(settings: Settings) -> dict:
-    """Name, path and weight fingerprint of the configured model, without loading it."""
-    path = settings.model or bundled_model_path()
-    return {
-        "name": Path(path).name if settings.model else "all-MiniLM-L6-v2",
-        "path": str(path),
-        "fingerprint": weights_fingerprint(path),
-    }
-
-
-def _settings_key(settings: Settings, model: dict) -> dict:
-    return {
-        "max_chars": settings.max_chars,
-        "overlap": settings.overlap,
-        "model": model["fingerprint"],
-        "pipeline": PIPELINE_VERSION,
-    }
 
 
 def _old_manifest(settings: Settings) -> Manifest | None:
@@ -106,7 +85,7 @@ def build_index(
     corpus_dir = Path(settings.corpus_dir)
     files, problems = list_files(corpus_dir)
     model = model or model_identity(settings)
-    key = _settings_key(settings, model)
+    key = index_key(settings, model)
     with build_lock(settings.index_dir, settings.lock_timeout, on_wait):
         recover(settings.index_dir)
         manifest = _old_manifest(settings)
