@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 from qa.config import MODES, Settings
 from qa.errors import IndexNotFound, IndexUnusable, InvalidRequest, QAError, TooLarge
 from qa.index.batcher import EncodeBatcher
-from qa.index.build import BuildReport, build_index, model_identity
+from qa.index.build import BuildReport, build_index
 from qa.index.embedder import Embedder, SentenceTransformerEmbedder
-from qa.index.store import MANIFEST, REBUILD_HINT
+from qa.index.format import MANIFEST, Manifest
+from qa.index.key import index_key, key_difference, model_identity
+from qa.index.store import REBUILD_HINT
 from qa.search.params import (
     DEFAULT_ANSWER,
     DEFAULT_RETRIEVAL,
@@ -163,12 +165,7 @@ class QAService:
             retriever, stamp = self._open(loaded)
             if retriever is None:
                 return loaded  # swapped again while it was read; a later request reads the newest
-            built_with = retriever.data.manifest["model"]
-            if built_with["fingerprint"] != self.model_identity()["fingerprint"]:
-                raise IndexUnusable(
-                    f"the index was built with model {built_with['name']} ({built_with['fingerprint']}) but "
-                    f"the configured model is {self.model_identity()['name']}; {REBUILD_HINT}"
-                )
+            self._check_built_with(retriever.data.manifest)
             from qa.search.answerer import Answerer
 
             load_stemmer()  # NLTK is read here rather than during the first question
@@ -177,10 +174,26 @@ class QAService:
         finally:
             self._reload_lock.release()
 
+    def _check_built_with(self, manifest: Manifest) -> None:
+        """Refuse an index built with another model, other settings or other text processing than this qa's."""
+        model = self.model_identity()
+        built_with = manifest.model
+        if built_with["fingerprint"] != model["fingerprint"]:
+            raise IndexUnusable(
+                f"the index was built with model {built_with['name']} ({built_with['fingerprint']}) but "
+                f"the configured model is {model['name']}; {REBUILD_HINT}"
+            )
+        key = index_key(self.settings, model)
+        if manifest.settings != key:
+            raise IndexUnusable(
+                f"the index at {self.settings.index_dir} was built with other chunking settings or another "
+                f"version of qa's text processing ({key_difference(manifest.settings, key)}); {REBUILD_HINT}"
+            )
+
     def loaded_version(self) -> str | None:
         """The version of the index in memory, without loading or checking anything."""
         loaded = self._loaded
-        return loaded.retriever.data.index_version if loaded is not None else None
+        return loaded.retriever.index_version if loaded is not None else None
 
     def _open(self, loaded: _Loaded | None) -> tuple[Retriever | None, tuple]:
         """Read the index whole from one build: a read that a swap overlapped is read again."""
@@ -258,9 +271,9 @@ class QAService:
         # The answer step scores sentences against the query vector, so it is needed in every mode.
         search_query, vector, query_terms, hits = self._retrieve(loaded, question, history, max(10, k), mode, True)
         answer = loaded.answerer.answer(question, search_query, vector, query_terms, hits, k)
-        docs, doc_index = loaded.retriever.data.documents, loaded.retriever.doc_index
+        retriever = loaded.retriever
         for c in answer.citations:
-            text = docs[doc_index[c.doc_id]]["text"]
+            text = retriever.document(retriever.doc_index[c.doc_id]).text
             if text[c.start : c.end] != c.quote:  # the product's core promise; never ship a broken citation
                 raise AssertionError(f"citation offsets do not match the source for {c.doc_id}")
         return answer
@@ -276,7 +289,7 @@ class QAService:
         r = loaded.retriever
         return search_query, [
             SearchResult(
-                r.doc(h.passage)["doc_id"],
+                r.doc(h.passage).doc_id,
                 r.section(h.passage),
                 *r.span(h.passage),
                 r.text(h.passage),
@@ -291,19 +304,19 @@ class QAService:
         i = retriever.doc_index.get(doc_id)
         if i is None:
             return None
-        doc = retriever.data.documents[i]
-        return {"doc_id": doc["doc_id"], "title": doc["title"], "text": doc["text"]}
+        doc = retriever.document(i)
+        return {"doc_id": doc.doc_id, "title": doc.title, "text": doc.text}
 
     def info(self) -> dict:
         """What the index holds."""
         manifest = self.load().retriever.data.manifest
         return {
             "index_dir": str(self.settings.index_dir),
-            "documents": manifest["counts"]["documents"],
-            "passages": manifest["counts"]["passages"],
-            "sentences": manifest["counts"]["sentences"],
-            "model": manifest["model"]["name"],
-            "index_version": manifest["index_version"],
-            "built_at": manifest["built_at"],
-            "dense_index": manifest.get("dense_index", "flat"),
+            "documents": manifest.counts["documents"],
+            "passages": manifest.counts["passages"],
+            "sentences": manifest.counts["sentences"],
+            "model": manifest.model["name"],
+            "index_version": manifest.index_version,
+            "built_at": manifest.built_at,
+            "dense_index": manifest.dense_index,
         }

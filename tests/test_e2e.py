@@ -69,10 +69,10 @@ def test_every_indexed_span_is_exact_and_chrome_and_repeats_are_left_out(real_se
     data = real_service.load().retriever.data
     text = source_text(DEFAULT_CORPUS / DOC_ID)
     (doc,) = data.documents
-    assert doc["text"] == text
+    assert doc.text == text
     a = data.arrays
-    sentences = [text[s:e] for s, e in zip(a["s_start"], a["s_end"], strict=True)]
-    passages = [text[s:e] for s, e in zip(a["p_start"], a["p_end"], strict=True)]
+    sentences = [text[s:e] for s, e in zip(a.s_start, a.s_end, strict=True)]
+    passages = [text[s:e] for s, e in zip(a.p_start, a.p_end, strict=True)]
     assert all(s and s == s.strip() for s in sentences)
     for chrome in CHROME_LINES:
         assert chrome in text  # the page carries it ...

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from qa.errors import BuildLocked, CorpusError
-from qa.index.build import _passage_lexical_text, _titled_documents, passage_embedding_text
+from qa.index.content import lexical_text, passage_embedding_text, titled_documents
+from qa.index.format import ARRAY_NAMES
 from qa.index.store import build_lock, read_index, read_manifest
 from qa.testing import HashEmbedder
 from tests.helpers import BEES, NEW_DOC, build, make_service, write_files
@@ -26,7 +27,7 @@ def counts(report) -> tuple[int, int, int, int]:
 
 
 def embedded_texts(index: Path, doc_id: str) -> int:
-    entry = read_manifest(index)["documents"][doc_id]
+    entry = read_manifest(index).documents[doc_id]
     return entry["passages"] + entry["sentences"]
 
 
@@ -84,6 +85,7 @@ from pathlib import Path
 import qa.cli
 from qa.config import Settings
 from qa.testing import HashEmbedder
+from qa.index.format import ARRAY_NAMES
 from qa.service import QAService
 report = QAService(Settings(corpus_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2])), HashEmbedder()).build()
 print(json.dumps({"wrote": report.wrote_index, "modules": sorted(m.split(".")[0] for m in sys.modules)}))
@@ -124,8 +126,8 @@ def test_added_and_removed_documents(corpus_dir, tmp_path):
     assert counts(report) == (1, 0, 1, 1)
     assert e.texts_encoded == embedded_texts(index, "tides.txt")
     data = read_index(index)
-    assert [d["doc_id"] for d in data.documents] == ["bees/honey-bees.md", "tides.txt"]
-    assert all("Fresnel" not in d["text"] for d in data.documents)
+    assert [d.doc_id for d in data.documents] == ["bees/honey-bees.md", "tides.txt"]
+    assert all("Fresnel" not in d.text for d in data.documents)
 
 
 def test_rebuild_processes_everything_and_reuses_nothing(corpus_dir, tmp_path):
@@ -150,7 +152,7 @@ def test_incremental_index_equals_a_fresh_one(corpus_dir, tmp_path):
     assert incremental.index_version == fresh.index_version
     a, b = read_index(index), read_index(tmp_path / "fresh")
     assert a.documents == b.documents and a.sections == b.sections
-    assert all((a.arrays[k] == b.arrays[k]).all() for k in a.arrays)
+    assert all((getattr(a.arrays, k) == getattr(b.arrays, k)).all() for k in ARRAY_NAMES)
     assert (a.passage_vectors == b.passage_vectors).all() and (a.sentence_vectors == b.sentence_vectors).all()
 
 
@@ -160,8 +162,8 @@ def test_changed_chunking_rechunks_all_without_re_embedding_known_texts(corpus_d
     e = HashEmbedder()
     report = make_service(corpus_dir, index, e, max_chars=60).build()
     assert report.wrote_index
-    assert read_manifest(index)["chunking"]["max_chars"] == 60
-    sentences = read_manifest(index)["counts"]["sentences"]
+    assert read_manifest(index).chunking["max_chars"] == 60
+    sentences = read_manifest(index).counts["sentences"]
     assert e.texts_encoded == report.embedded < report.passages + sentences  # sentences come from the cache
 
 
@@ -171,7 +173,7 @@ def test_other_model_re_embeds_everything(corpus_dir, tmp_path):
     e = HashEmbedder(dimension=64)
     report = build(corpus_dir, index, e)
     assert report.embedded == e.texts_encoded == report.passages + report.sentences
-    assert read_manifest(index)["model"]["dimension"] == 64
+    assert read_manifest(index).model["dimension"] == 64
 
 
 def test_bad_files_are_reported_and_skipped(corpus_dir, tmp_path):
@@ -192,7 +194,7 @@ def test_bad_files_are_reported_and_skipped(corpus_dir, tmp_path):
         "latin1.txt",
     ]
     assert report.documents == 2
-    assert set(read_manifest(tmp_path / "index")["documents"]) == {"lighthouse.txt", "bees/honey-bees.md"}
+    assert set(read_manifest(tmp_path / "index").documents) == {"lighthouse.txt", "bees/honey-bees.md"}
 
 
 def test_a_bad_file_is_reported_again_on_a_no_change_build(corpus_dir, tmp_path):
@@ -267,12 +269,12 @@ def test_titles_go_on_passages_only_where_they_tell_documents_apart(tmp_path):
     service = make_service(write_files(tmp_path / "c", files), tmp_path / "i")
     service.build()
     data = read_index(tmp_path / "i")
-    titled = _titled_documents(data)
-    by_id = {d["doc_id"]: i for i, d in enumerate(data.documents)}
+    titled = titled_documents(data)
+    by_id = {d.doc_id: i for i, d in enumerate(data.documents)}
     # The long document holds most passages: its title on all of them would erase "lighthouses" from BM25.
     assert not titled[by_id["long.txt"]] and titled[by_id["short.txt"]]
-    last_long = int((data.arrays["p_doc"] == by_id["long.txt"]).nonzero()[0][-1])
-    assert not _passage_lexical_text(data, last_long, titled).startswith("Lighthouses")
+    last_long = int((data.arrays.p_doc == by_id["long.txt"]).nonzero()[0][-1])
+    assert not lexical_text(data, last_long, titled).startswith("Lighthouses")
 
 
 def test_a_build_embeds_in_batches_and_gives_the_same_index(corpus_dir, tmp_path, monkeypatch):
@@ -325,7 +327,7 @@ def test_a_build_that_fails_midway_leaves_the_old_index_and_no_temp_folder(corpu
 def test_the_bm25_folder_is_written_through_spill_files_that_are_gone_before_the_manifest(
     corpus_dir, tmp_path, monkeypatch
 ):
-    from qa.index.build import BM25_DIR
+    from qa.index.format import BM25_DIR
     from qa.index.lexical import BM25_FILES, BM25Builder
 
     build(corpus_dir, tmp_path / "default", HashEmbedder())
@@ -336,9 +338,9 @@ def test_the_bm25_folder_is_written_through_spill_files_that_are_gone_before_the
     build(corpus_dir, tmp_path / "spilled", HashEmbedder())
     assert len(spills) > 2  # every passage has 3 distinct terms or more, so each add() spilled
     manifest = read_manifest(tmp_path / "spilled")
-    listed = sorted(name for name in manifest["files"] if name.startswith(f"{BM25_DIR}/"))
+    listed = sorted(name for name in manifest.files if name.startswith(f"{BM25_DIR}/"))
     assert listed == sorted(f"{BM25_DIR}/{name}" for name in BM25_FILES)
-    assert all(name in manifest["sha256"] for name in listed)  # the checksums cover the BM25 files
+    assert all(name in manifest.sha256 for name in listed)  # the checksums cover the BM25 files
     assert not any("spill" in p.name for p in (tmp_path / "spilled").rglob("*"))
     for name in BM25_FILES:
         a, b = (tmp_path / "default" / BM25_DIR / name), (tmp_path / "spilled" / BM25_DIR / name)

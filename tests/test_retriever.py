@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from qa.errors import IndexUnusable
-from qa.index.build import DENSE_FILE
+from qa.index.format import DENSE_FILE
 from qa.search import retriever as retriever_module
 from qa.search.params import RetrievalParams
 from qa.search.retriever import Retriever
@@ -91,7 +91,7 @@ def test_retrieval_params_are_passed_not_assigned(service):
 def test_sentence_terms_are_cached_and_bounded(retriever, monkeypatch):
     monkeypatch.setattr(retriever_module, "TERM_CACHE_SIZE", 2)
     assert retriever.sentence_terms(0) == frozenset(terms(retriever.sentence_text(0)))
-    for j in range(len(retriever.data.arrays["s_doc"])):
+    for j in range(len(retriever.data.arrays.s_doc)):
         retriever.sentence_terms(j)
         assert len(retriever._terms) <= 2
 
@@ -113,11 +113,11 @@ def test_passage_accessors_agree_with_the_document(retriever):
     for p in range(len(retriever)):
         doc = retriever.doc(p)
         start, end = retriever.span(p)
-        assert retriever.text(p) == doc["text"][start:end]
+        assert retriever.text(p) == doc.text[start:end]
         sentences = retriever.sentences(p)
         assert len(sentences) >= 1
-        assert start == retriever.data.arrays["s_start"][sentences[0]]
-        assert end == retriever.data.arrays["s_end"][sentences[-1]]
+        assert start == retriever.data.arrays.s_start[sentences[0]]
+        assert end == retriever.data.arrays.s_end[sentences[-1]]
     sections = {retriever.section(p) for p in range(len(retriever))}
     assert sections == {"Lamps and lenses", "Daily duties", "Colony", "Foraging"}
 

@@ -2,6 +2,7 @@
 
 import json
 import threading
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from qa.errors import BuildLocked, IndexNotFound, IndexUnusable
+from qa.index import format as fmt
 from qa.index import store
 from qa.index.store import build_lock, read_index, read_manifest, recover, write_index
 from qa.ingest.corpus import sha256_bytes
@@ -29,26 +31,26 @@ def index_dir(service) -> Path:
 def test_manifest_describes_the_index(service, index_dir, corpus_dir):
     m = read_manifest(index_dir)
     data = read_index(index_dir)
-    assert m["format_version"] == store.FORMAT_VERSION
-    assert m["model"]["name"] == "hash-256" and m["model"]["dimension"] == 256
-    assert m["model"]["fingerprint"] == service.embedder.fingerprint
-    assert m["chunking"] == {"max_chars": DEFAULT_MAX_CHARS, "overlap": DEFAULT_OVERLAP, "sentences": "nltk-punkt"}
-    assert set(m["documents"]) == {"lighthouse.txt", "bees/honey-bees.md"}
-    for doc_id, entry in m["documents"].items():
+    assert m.format_version == fmt.FORMAT_VERSION
+    assert m.model["name"] == "hash-256" and m.model["dimension"] == 256
+    assert m.model["fingerprint"] == service.embedder.fingerprint
+    assert m.chunking == {"max_chars": DEFAULT_MAX_CHARS, "overlap": DEFAULT_OVERLAP, "sentences": "nltk-punkt"}
+    assert set(m.documents) == {"lighthouse.txt", "bees/honey-bees.md"}
+    for doc_id, entry in m.documents.items():
         assert entry["sha256"] == sha256_bytes((corpus_dir / doc_id).read_bytes())
-    assert m["counts"] == {
+    assert m.counts == {
         "documents": 2,
         "passages": len(data.passage_vectors),
         "sentences": len(data.sentence_vectors),
     }
-    assert sum(e["passages"] for e in m["documents"].values()) == m["counts"]["passages"]
-    assert datetime.fromisoformat(m["built_at"]).tzinfo is not None
-    assert len(m["index_version"]) == 12 and data.index_version == m["index_version"]
-    assert m["dense_index"] == "flat"
-    assert m["files"] == {
+    assert sum(e["passages"] for e in m.documents.values()) == m.counts["passages"]
+    assert datetime.fromisoformat(m.built_at).tzinfo is not None
+    assert len(m.index_version) == 12 and data.index_version == m.index_version
+    assert m.dense_index == "flat"
+    assert m.files == {
         p.relative_to(index_dir).as_posix(): p.stat().st_size
         for p in index_dir.rglob("*")
-        if p.is_file() and p.name != store.MANIFEST
+        if p.is_file() and p.name != fmt.MANIFEST
     }
 
 
@@ -58,7 +60,7 @@ def test_write_and_read_round_trip(index_dir, tmp_path):
     write_index(data, copy)
     again = read_index(copy)
     assert again.documents == data.documents and again.sections == data.sections and again.punkt == data.punkt
-    assert all(np.array_equal(again.arrays[k], data.arrays[k]) for k in store.ARRAY_NAMES)
+    assert all(np.array_equal(getattr(again.arrays, k), getattr(data.arrays, k)) for k in fmt.ARRAY_NAMES)
     assert np.array_equal(again.passage_vectors, data.passage_vectors)
     assert np.array_equal(again.sentence_vectors, data.sentence_vectors)
 
@@ -66,8 +68,8 @@ def test_write_and_read_round_trip(index_dir, tmp_path):
 def test_failed_write_leaves_the_old_index_and_no_temp_folder(index_dir):
     before = {p.relative_to(index_dir): p.read_bytes() for p in index_dir.rglob("*") if p.is_file()}
     data = read_index(index_dir)
-    data.manifest = dict(data.manifest, index_version="new-version")
-    data.documents = [dict(d, title="changed") for d in data.documents]
+    data.manifest = replace(data.manifest, index_version="new-version")
+    data.documents = [replace(d, title="changed") for d in data.documents]
 
     def failing_saver(path: Path) -> None:
         path.write_bytes(b"half a file")
@@ -77,7 +79,7 @@ def test_failed_write_leaves_the_old_index_and_no_temp_folder(index_dir):
         write_index(data, index_dir, {"dense.faiss": failing_saver})
     after = {p.relative_to(index_dir): p.read_bytes() for p in index_dir.rglob("*") if p.is_file()}
     assert after == before
-    assert read_manifest(index_dir)["index_version"] != "new-version"
+    assert read_manifest(index_dir).index_version != "new-version"
     assert leftovers(index_dir) == []
 
 
@@ -85,8 +87,8 @@ def test_vectors_filled_in_place_become_the_index_files(index_dir, tmp_path):
     data = read_index(index_dir)
     target = tmp_path / "in-place"
     with store.IndexWriter(target) as writer:
-        p_out = writer.vectors(store.PASSAGE_VECTORS, *data.passage_vectors.shape)
-        s_out = writer.vectors(store.SENTENCE_VECTORS, *data.sentence_vectors.shape)
+        p_out = writer.vectors(fmt.PASSAGE_VECTORS, *data.passage_vectors.shape)
+        s_out = writer.vectors(fmt.SENTENCE_VECTORS, *data.sentence_vectors.shape)
         assert not target.exists()  # filled beside the index, which appears only at commit
         p_out[:] = data.passage_vectors
         s_out[:] = data.sentence_vectors
@@ -102,7 +104,7 @@ def test_a_writer_left_without_commit_leaves_the_index_and_no_temp_folder(index_
     data = read_index(index_dir)
     version = data.index_version
     with pytest.raises(RuntimeError, match="model failed"), store.IndexWriter(index_dir) as writer:
-        writer.vectors(store.PASSAGE_VECTORS, 3, 4)
+        writer.vectors(fmt.PASSAGE_VECTORS, 3, 4)
         assert len(leftovers(index_dir)) == 1
         raise RuntimeError("model failed")
     assert leftovers(index_dir) == []
@@ -112,7 +114,7 @@ def test_a_writer_left_without_commit_leaves_the_index_and_no_temp_folder(index_
 def test_commit_refuses_data_that_does_not_hold_the_mapped_vectors(index_dir):
     data = read_index(index_dir)
     with store.IndexWriter(index_dir) as writer:
-        writer.vectors(store.PASSAGE_VECTORS, *data.passage_vectors.shape)
+        writer.vectors(fmt.PASSAGE_VECTORS, *data.passage_vectors.shape)
         with pytest.raises(ValueError, match="mapped"):
             writer.commit(data)
     assert leftovers(index_dir) == []
@@ -128,14 +130,14 @@ def test_a_build_can_map_small_vector_files_too(index_dir):
 
 def test_second_write_replaces_the_index_whole(index_dir):
     data = read_index(index_dir)
-    data.manifest = dict(data.manifest, index_version="second")
+    data.manifest = replace(data.manifest, index_version="second")
     write_index(data, index_dir)
-    assert read_manifest(index_dir)["index_version"] == "second"
+    assert read_manifest(index_dir).index_version == "second"
     assert not (index_dir / "dense.faiss").exists()  # files of the old index do not linger
     assert leftovers(index_dir) == []
 
 
-@pytest.mark.parametrize("name", [store.PASSAGE_VECTORS, store.DOCUMENTS, store.ARRAYS, "dense.faiss", "bm25"])
+@pytest.mark.parametrize("name", [fmt.PASSAGE_VECTORS, fmt.DOCUMENTS, fmt.ARRAYS, "dense.faiss", "bm25"])
 def test_truncated_or_deleted_file_is_named_with_the_rebuild_hint(index_dir, name):
     path = index_dir / name
     if path.is_dir():
@@ -153,7 +155,7 @@ def test_truncated_or_deleted_file_is_named_with_the_rebuild_hint(index_dir, nam
 
 
 def test_same_size_garbage_is_named_with_the_rebuild_hint(index_dir):
-    path = index_dir / store.ARRAYS
+    path = index_dir / fmt.ARRAYS
     path.write_bytes(b"\0" * path.stat().st_size)
     with pytest.raises(IndexUnusable, match=REBUILD) as err:
         read_index(index_dir)
@@ -161,18 +163,18 @@ def test_same_size_garbage_is_named_with_the_rebuild_hint(index_dir):
 
 
 def test_other_format_version_is_refused(index_dir):
-    manifest = json.loads((index_dir / store.MANIFEST).read_text())
+    manifest = json.loads((index_dir / fmt.MANIFEST).read_text())
     manifest["format_version"] = 99
-    (index_dir / store.MANIFEST).write_text(json.dumps(manifest))
+    (index_dir / fmt.MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(IndexUnusable, match=r"format 99.*reads format 1.*qa build --rebuild"):
         read_manifest(index_dir)
 
 
 def test_damaged_manifest_is_refused(index_dir):
-    (index_dir / store.MANIFEST).write_text('{"format_version": 1,')
+    (index_dir / fmt.MANIFEST).write_text('{"format_version": 1,')
     with pytest.raises(IndexUnusable, match=REBUILD) as err:
         read_index(index_dir)
-    assert str(index_dir / store.MANIFEST) in str(err.value)
+    assert str(index_dir / fmt.MANIFEST) in str(err.value)
 
 
 def test_missing_index_or_manifest_is_index_not_found(tmp_path):
@@ -238,9 +240,9 @@ def test_recover_finishes_an_interrupted_swap_and_removes_temp_folders(index_dir
 
 
 def test_recover_keeps_a_complete_index(index_dir):
-    version = read_manifest(index_dir)["index_version"]
+    version = read_manifest(index_dir).index_version
     stale = index_dir.with_name(f".{index_dir.name}.old-1")
     stale.mkdir()
     recover(index_dir)
-    assert read_manifest(index_dir)["index_version"] == version
+    assert read_manifest(index_dir).index_version == version
     assert leftovers(index_dir) == []

@@ -9,36 +9,16 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common.data import OUT_DIR, REPO, Benchmark, write_corpus
+from bench.common.data import OUT_DIR, Benchmark, write_corpus
 from bench.common.embedcache import CachingEmbedder
 from qa.config import Settings
 from qa.index.embedder import Embedder, SentenceTransformerEmbedder, bundled_model_path, weights_fingerprint
+from qa.index.key import code_fingerprint
 from qa.search.params import RetrievalParams
 from qa.service import QAService
 from qa.text.terms import terms
 
 MODES = ("bm25", "dense", "hybrid")
-# The index-building code: a change to any of these makes a fresh benchmark index.
-_INDEX_CODE = (
-    "ingest/corpus",
-    "ingest/extract",
-    "text/sentences",
-    "text/passages",
-    "text/terms",
-    "index/lexical",
-    "index/build",
-    "index/dense",
-    "index/store",
-)
-
-
-def code_fingerprint() -> str:
-    """Hash of the index-building sources, so a tuning change is never measured on a stale index."""
-    qa_dir = REPO / "qa"
-    digest = hashlib.sha256()
-    for name in _INDEX_CODE:
-        digest.update((qa_dir / f"{name}.py").read_bytes())
-    return digest.hexdigest()[:12]
 
 
 def model_embedder(out_dir: Path = OUT_DIR, tag: str = "") -> CachingEmbedder:
@@ -78,7 +58,7 @@ class Indexed:
         retriever = self.service.load().retriever
         vector = self.embedder.encode([query])[0]
         hits = retriever.search(vector, terms(query), k=k, mode=mode)
-        return [retriever.doc(h.passage)["doc_id"] for h in hits]
+        return [retriever.doc(h.passage).doc_id for h in hits]
 
 
 def open_indexed(
@@ -110,5 +90,5 @@ def open_indexed(
 def passage_lengths(indexed: Indexed) -> tuple[int, float]:
     """Number of passages and their mean length in characters."""
     a = indexed.service.load().retriever.data.arrays
-    lengths = a["p_end"] - a["p_start"]
+    lengths = a.p_end - a.p_start
     return len(lengths), float(np.mean(lengths)) if len(lengths) else 0.0

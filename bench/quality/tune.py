@@ -15,7 +15,7 @@ from bench.common.data import BENCH_DIR, load_covidqa, load_scifact
 from bench.common.harness import Indexed, model_embedder, open_indexed
 from bench.common.metrics import first_hit, hit_at_k, mean, ndcg_at_k, overlaps
 from bench.quality import retrieval
-from qa.index import build as indexer
+from qa.index.content import lexical_text, titled_documents
 from qa.index.dense import DenseIndex
 from qa.index.lexical import BM25Index
 from qa.search.params import RetrievalParams
@@ -25,8 +25,8 @@ from qa.text.terms import terms
 def rebuild_bm25(indexed: Indexed, k1: float, b: float) -> None:
     """Swap in a BM25 index with other parameters, over the same passages and lexical text."""
     r = indexed.service.load().retriever
-    titled = indexer._titled_documents(r.data)
-    texts = [terms(indexer._passage_lexical_text(r.data, i, titled)) for i in range(len(r))]
+    titled = titled_documents(r.data)
+    texts = [terms(lexical_text(r.data, i, titled)) for i in range(len(r))]
     r.bm25 = BM25Index.build(texts, k1=k1, b=b)
 
 
@@ -38,12 +38,8 @@ def _untitled_text(title: str, section: str | None, text: str) -> str:
 def swap_passage_text(indexed: Indexed, text_of: Callable[[str, str | None, str], str]) -> None:
     """Re-embed and re-index every passage (in memory) with another passage-text function."""
     r = indexed.service.load().retriever
-    a, data = r.data.arrays, r.data
-    texts = []
-    for i in range(len(r)):
-        record = data.documents[a["p_doc"][i]]
-        section = data.sections[a["p_section"][i]] if a["p_section"][i] >= 0 else None
-        texts.append(text_of(record["title"], section, record["text"][a["p_start"][i] : a["p_end"][i]]))
+    data = r.data
+    texts = [text_of(r.doc(i).title, r.section(i), r.text(i)) for i in range(len(r))]
     data.passage_vectors = indexed.embedder.encode(texts)
     r.dense = DenseIndex.build(data.passage_vectors)
     r.bm25 = BM25Index.build([terms(t) for t in texts])

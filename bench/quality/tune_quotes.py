@@ -53,8 +53,8 @@ def cases(service: QAService, embedder: Embedder, questions: list[tuple[str, Cal
         good = set()
         for c in cands:
             doc_i, start, end = ans.quote_span(c.sentence, vector)
-            doc = r.data.documents[doc_i]
-            if is_hit(doc["doc_id"], start, end, doc["text"][start:end]):
+            doc = r.document(doc_i)
+            if is_hit(doc.doc_id, start, end, doc.text[start:end]):
                 good.add(c.sentence)
         out.append(Case(vector, cands, good))
     return out

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from qa.config import Settings
-from qa.index.build import _texts
+from qa.index.content import embedding_texts
 from qa.index.store import read_index
 from qa.index.tables import split_old
 from qa.service import QAService
@@ -18,7 +18,7 @@ def embedded_texts(index_dir: Path) -> list[str]:
     """The distinct texts a full build embeds (passages, then sentences, per document), as the indexer forms them."""
     seen: dict[str, None] = {}
     for doc in split_old(read_index(index_dir)).values():
-        for group in _texts(doc):
+        for group in embedding_texts(doc):
             for text in group:
                 seen.setdefault(text, None)
     return list(seen)

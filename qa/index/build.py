@@ -10,17 +10,27 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qa import __version__
 from qa.config import Settings
 from qa.errors import CorpusError, QAError
+from qa.index.content import embedding_texts, lexical_text, titled_documents
 from qa.index.digests import DIGESTS_FILE, DigestCache
-from qa.index.embedder import Embedder, bundled_model_path, weights_fingerprint
-from qa.index.store import (
+from qa.index.embedder import Embedder
+from qa.index.format import (
+    BM25_DIR,
+    DENSE_FILE,
+    FORMAT_VERSION,
     PASSAGE_VECTORS,
     SENTENCE_VECTORS,
+    IndexedDocument,
+    Manifest,
+)
+from qa.index.key import index_key, model_identity
+from qa.index.store import (
     IndexData,
     IndexWriter,
     build_lock,
@@ -32,15 +42,15 @@ from qa.index.store import (
 )
 from qa.index.tables import DocTables, from_chunks, index_arrays, split_old
 from qa.index.vectors import VectorFiller
-from qa.ingest.corpus import Problem, list_files, read_document, sha256_bytes
+from qa.ingest.corpus import Document, Problem, list_files, read_document, sha256_bytes
 from qa.text.passages import chunk_document
 from qa.text.sentences import SentenceSplitter, params_from_dict, params_to_dict, train_params
 from qa.text.terms import terms
 
-DENSE_FILE = "dense.faiss"
-BM25_DIR = "bm25"
-# Bump when sentence splitting, chunking or embedded text changes, so old indexes are re-chunked.
-PIPELINE_VERSION = 6
+if TYPE_CHECKING:  # FAISS and NLTK are imported only when a build has work to do
+    from nltk.tokenize.punkt import PunktParameters
+
+    from qa.index.dense import DenseIndex
 
 
 @dataclass
@@ -61,31 +71,7 @@ class BuildReport:
     problems: list[Problem] = field(default_factory=list)
 
 
-def passage_embedding_text(title: str, section: str | None, text: str) -> str:
-    """What the model sees for a passage: its section heading gives short passages their topic."""
-    return f"{section}: {text}" if section and section != title else text
-
-
-def model_identity(settings: Settings) -> dict:
-    """Name, path and weight fingerprint of the configured model, without loading it."""
-    path = settings.model or bundled_model_path()
-    return {
-        "name": Path(path).name if settings.model else "all-MiniLM-L6-v2",
-        "path": str(path),
-        "fingerprint": weights_fingerprint(path),
-    }
-
-
-def _settings_key(settings: Settings, model: dict) -> dict:
-    return {
-        "max_chars": settings.max_chars,
-        "overlap": settings.overlap,
-        "model": model["fingerprint"],
-        "pipeline": PIPELINE_VERSION,
-    }
-
-
-def _old_manifest(settings: Settings) -> dict | None:
+def _old_manifest(settings: Settings) -> Manifest | None:
     try:
         return read_manifest(settings.index_dir)
     except QAError:
@@ -102,35 +88,65 @@ def build_index(
 ) -> BuildReport:
     """Bring the index at settings.index_dir up to date with settings.corpus_dir."""
     started = time.monotonic()
-    corpus_dir = Path(settings.corpus_dir)
-    files, problems = list_files(corpus_dir)
+    files, problems = list_files(Path(settings.corpus_dir))
     model = model or model_identity(settings)
-    key = _settings_key(settings, model)
+    build = _Build(settings, model, BuildReport(problems=problems))
     with build_lock(settings.index_dir, settings.lock_timeout, on_wait):
         recover(settings.index_dir)
-        manifest = _old_manifest(settings)
-        reusable = not rebuild and manifest is not None and manifest.get("settings") == key
-        old_hashes = {d: v["sha256"] for d, v in manifest["documents"].items()} if manifest else {}
-        report = BuildReport(problems=problems)
-        if reusable:
-            # Digests of files whose stat has not moved since they were last hashed are remembered in the index
-            # folder, so at scale this check reads neither the corpus nor the index (docs/PERFORMANCE.md).
-            remembered = DigestCache(Path(settings.index_dir) / DIGESTS_FILE)
-            hashes, skipped = _scan(settings, files, lambda path, _: remembered.digest(path, file_sha256))
-            # Files that could not be read as documents last time count as unchanged too, or one bad PDF would
-            # rewrite the index on every build; their problem is reported again.
-            unreadable = manifest.get("unreadable", {})
-            known = old_hashes | {d: v["sha256"] for d, v in unreadable.items()}
-            nothing_changed = hashes == known and _intact(settings, manifest, remembered)
-            remembered.save()
-            if nothing_changed:  # the model is not even loaded, nor any unchanged file read
-                problems.extend(skipped)
-                problems.extend(Problem(d, v["problem"]) for d, v in sorted(unreadable.items()))
-                report.unchanged = len(old_hashes)
-                _fill_counts(report, manifest)
-                report.seconds = time.monotonic() - started
-                return report
+        build.plan(rebuild)
+        if not (build.reusable and build.nothing_changed(files)):
+            fresh, unreadable = build.read_changed(files, rebuild)
+            build.chunk(fresh)
+            build.write(embedder_factory, progress, unreadable)
+        build.report.seconds = time.monotonic() - started
+    return build.report
 
+
+class _Build:
+    """One build's stages and what passes between them; each stage drops what the later ones do not need."""
+
+    def __init__(self, settings: Settings, model: dict, report: BuildReport) -> None:
+        self.settings, self.model, self.key = settings, model, index_key(settings, model)
+        self.report, self.problems = report, report.problems
+        self.manifest: Manifest | None = None  # the current index's, when it has a readable one
+        self.reusable = False  # whether the current index was built with this key, so its documents can stay
+        self.old_hashes: dict[str, str] = {}  # doc_id -> sha256 of the current index's documents
+        self.unchanged: set[str] = set()  # documents whose tables (and vectors) are carried over
+        self.old: IndexData | None = None
+        self.old_docs: dict[str, DocTables] = {}  # the current index's tables, to carry over and lend vectors
+        self.docs: dict[str, DocTables] = {}  # the new index's tables
+        self.params: PunktParameters | None = None  # the sentence splitter's
+
+    def plan(self, rebuild: bool) -> None:
+        """Read the current manifest: whether the index can be updated in place, and its documents' hashes."""
+        self.manifest = _old_manifest(self.settings)
+        self.reusable = not rebuild and self.manifest is not None and self.manifest.settings == self.key
+        self.old_hashes = {d: v["sha256"] for d, v in self.manifest.documents.items()} if self.manifest else {}
+
+    def nothing_changed(self, files: list[Path]) -> bool:
+        """Whether the corpus and the index files are as the manifest says; if so the report says so."""
+        # Digests of files whose stat has not moved since they were last hashed are remembered in the index
+        # folder, so at scale this check reads neither the corpus nor the index (docs/PERFORMANCE.md).
+        remembered = DigestCache(Path(self.settings.index_dir) / DIGESTS_FILE)
+        hashes, skipped = _scan(self.settings, files, lambda path, _: remembered.digest(path, file_sha256))
+        # Files that could not be read as documents last time count as unchanged too, or one bad PDF would
+        # rewrite the index on every build; their problem is reported again.
+        unreadable = self.manifest.unreadable
+        known = self.old_hashes | {d: v["sha256"] for d, v in unreadable.items()}
+        nothing_changed = hashes == known and _intact(self.settings, self.manifest, remembered)
+        remembered.save()
+        if nothing_changed:  # the model is not even loaded, nor any unchanged file read
+            self.problems.extend(skipped)
+            self.problems.extend(Problem(d, v["problem"]) for d, v in sorted(unreadable.items()))
+            self.report.unchanged = len(self.old_hashes)
+            _fill_counts(self.report, self.manifest)
+        return nothing_changed
+
+    def read_changed(self, files: list[Path], rebuild: bool) -> tuple[dict[str, Document], dict[str, dict]]:
+        """The new and changed documents read, and the files that are no documents (doc_id -> sha256, problem).
+
+        Also settles which documents are carried over unchanged, and reads the current index to lend them.
+        """
         raw: dict[str, tuple[Path, bytes]] = {}
 
         def read(path: Path, doc_id: str) -> str:
@@ -138,84 +154,102 @@ def build_index(
             raw[doc_id] = (path, data)
             return sha256_bytes(data)
 
-        hashes, skipped = _scan(settings, files, read)
-        problems.extend(skipped)
-        unchanged = {d for d, h in hashes.items() if old_hashes.get(d) == h}
-        report.removed = len(set(old_hashes) - set(hashes))
-        report.unchanged = len(unchanged)
-        report.changed = sum(1 for d in hashes if d in old_hashes and d not in unchanged)
-        report.added = sum(1 for d in hashes if d not in old_hashes)
-        # FAISS and bm25s are imported only when there is work to do (a no-change build ends above).
-        from qa.index.dense import DenseIndex
-        from qa.index.lexical import BM25Builder
-
-        old = None if rebuild else _read_old(settings, manifest)
+        hashes, skipped = _scan(self.settings, files, read)
+        self.problems.extend(skipped)
+        self._count(hashes)
+        self.old = None if rebuild else _read_old(self.settings, self.manifest)
         # Vectors are cached by their exact text, so any old index of the same model can lend them.
-        same_model = old is not None and old.manifest["settings"]["model"] == key["model"]
-        old_docs = split_old(old) if same_model else {}
-        if not (reusable and same_model):
-            unchanged = set()  # re-chunk everything; the text cache still spares the model
-
+        same_model = self.old is not None and self.old.manifest.settings.get("model") == self.key["model"]
+        self.old_docs = split_old(self.old) if same_model else {}
+        if not (self.reusable and same_model):
+            self.unchanged = set()  # re-chunk everything; the text cache still spares the model
         fresh, unreadable = {}, {}
-        for doc_id in sorted(set(hashes) - unchanged):
+        for doc_id in sorted(set(hashes) - self.unchanged):
             path, data = raw.pop(doc_id)  # the bytes go as the text comes
             try:
                 fresh[doc_id] = read_document(path, doc_id, data)
             except CorpusError as exc:
-                problems.append(Problem(doc_id, str(exc)))
+                self.problems.append(Problem(doc_id, str(exc)))
                 unreadable[doc_id] = {"sha256": hashes[doc_id], "problem": str(exc)}
         raw.clear()  # the unchanged documents' bytes were needed only for their hashes
-        if unchanged:
-            params = params_from_dict(old.punkt)  # unchanged documents must split as before
-        else:
-            params = train_params(doc.text for doc in fresh.values())
-        splitter = SentenceSplitter(params)
+        return fresh, unreadable
 
-        docs: dict[str, DocTables] = {d: old_docs[d] for d in unchanged}
+    def _count(self, hashes: dict[str, str]) -> None:
+        """Which documents are unchanged, and the report's counts of added, changed, removed and unchanged."""
+        old_hashes, report = self.old_hashes, self.report
+        self.unchanged = {d for d, h in hashes.items() if old_hashes.get(d) == h}
+        report.removed = len(set(old_hashes) - set(hashes))
+        report.unchanged = len(self.unchanged)
+        report.changed = sum(1 for d in hashes if d in old_hashes and d not in self.unchanged)
+        report.added = sum(1 for d in hashes if d not in old_hashes)
+
+    def chunk(self, fresh: dict[str, Document]) -> None:
+        """The new index's tables: the unchanged documents' carried over, the fresh ones split and chunked."""
+        if self.unchanged:
+            self.params = params_from_dict(self.old.punkt)  # unchanged documents must split as before
+        else:
+            self.params = train_params(doc.text for doc in fresh.values())
+        splitter = SentenceSplitter(self.params)
+        self.docs = {d: self.old_docs[d] for d in self.unchanged}
+        max_chars, overlap = self.settings.max_chars, self.settings.overlap
         for doc_id in list(fresh):
             doc = fresh.pop(doc_id)  # its blocks go once it is chunked; the record keeps its text
-            sentences, passages = chunk_document(doc, splitter, settings.max_chars, settings.overlap)
-            record = {
-                "doc_id": doc_id,
-                "title": doc.title,
-                "format": doc.format,
-                "sha256": doc.sha256,
-                "text": doc.text,
-            }
-            docs[doc_id] = from_chunks(record, sentences, passages)
-        if not docs:
-            raise CorpusError(_empty_message(corpus_dir, problems))
-        ordered = [docs[d] for d in sorted(docs)]
-        # The vector files are filled in place in the new index's folder; the old index stays as it is.
-        with IndexWriter(settings.index_dir) as writer:
-            rows = sum(len(d.passages) for d in ordered), sum(len(d.sentences) for d in ordered)
-            filler = VectorFiller(
-                lambda dim: (
-                    writer.vectors(PASSAGE_VECTORS, rows[0], dim),
-                    writer.vectors(SENTENCE_VECTORS, rows[1], dim),
-                ),
-                embedder_factory,
-                progress,
-            )
-            report.embedded = _fill_vectors(ordered, filler, old_docs.values())
-            data = _assemble(ordered, model, key, params_to_dict(params), filler.outputs())
-            titled = _titled_documents(data)
-            del ordered, docs, old_docs, old  # the tables are in `data` now
-            # One passage's terms at a time, as term ids and counts spilled to files in the new index's
-            # temporary folder; the matrix is filled into the BM25 folder's files, never held whole.
-            with BM25Builder(spill_dir=writer.tmp) as bm25:
-                for i in range(len(data.passage_vectors)):
-                    bm25.add(terms(_passage_lexical_text(data, i, titled)))
-                writer.save(BM25_DIR, bm25.write)  # the spill folder is gone before commit() lists the files
-            dense = DenseIndex.create(data.passage_vectors.shape[1], len(data.passage_vectors))
-            dense.add(data.passage_vectors)
-            data.manifest["dense_index"] = dense.kind
-            data.manifest["unreadable"] = unreadable
+            sentences, passages = chunk_document(doc, splitter, max_chars, overlap)
+            record = IndexedDocument(doc_id, doc.title, doc.format, doc.sha256, doc.text)
+            self.docs[doc_id] = from_chunks(record, sentences, passages)
+        if not self.docs:
+            raise CorpusError(_empty_message(Path(self.settings.corpus_dir), self.problems))
+
+    def write(self, embedder_factory: Callable[[], Embedder], progress: bool, unreadable: dict[str, dict]) -> None:
+        """Write the new index beside the current one and swap it in; the current one stays as it is until then."""
+        with IndexWriter(self.settings.index_dir) as writer:
+            data = self._filled_data(writer, embedder_factory, progress)
+            _write_bm25(writer, data)
+            dense = _dense_index(data)
+            data.manifest.dense_index = dense.kind
+            data.manifest.unreadable = unreadable
             writer.commit(data, {DENSE_FILE: dense.save})
-        report.wrote_index = True
-        _fill_counts(report, data.manifest)
-        report.seconds = time.monotonic() - started
-        return report
+        self.report.wrote_index = True
+        _fill_counts(self.report, data.manifest)
+
+    def _filled_data(self, writer: IndexWriter, embedder_factory: Callable[[], Embedder], progress: bool) -> IndexData:
+        """The new index's data, its vector files filled in place in the writer's folder."""
+        ordered = [self.docs[d] for d in sorted(self.docs)]
+        rows = sum(len(d.passages) for d in ordered), sum(len(d.sentences) for d in ordered)
+        filler = VectorFiller(
+            lambda dim: (
+                writer.vectors(PASSAGE_VECTORS, rows[0], dim),
+                writer.vectors(SENTENCE_VECTORS, rows[1], dim),
+            ),
+            embedder_factory,
+            progress,
+        )
+        self.report.embedded = _fill_vectors(ordered, filler, self.old_docs.values())
+        data = _assemble(ordered, self.model, self.key, params_to_dict(self.params), filler.outputs())
+        self.docs, self.old_docs, self.old = {}, {}, None  # the tables are in `data` now: BM25 and FAISS need room
+        return data
+
+
+def _write_bm25(writer: IndexWriter, data: IndexData) -> None:
+    """The BM25 folder of the new index, from what BM25 sees of each passage."""
+    from qa.index.lexical import BM25Builder  # bm25s is imported only when there is work to do
+
+    titled = titled_documents(data)
+    # One passage's terms at a time, as term ids and counts spilled to files in the new index's
+    # temporary folder; the matrix is filled into the BM25 folder's files, never held whole.
+    with BM25Builder(spill_dir=writer.tmp) as bm25:
+        for i in range(len(data.passage_vectors)):
+            bm25.add(terms(lexical_text(data, i, titled)))
+        writer.save(BM25_DIR, bm25.write)  # the spill folder is gone before commit() lists the files
+
+
+def _dense_index(data: IndexData) -> DenseIndex:
+    """The FAISS index of the passage vectors."""
+    from qa.index.dense import DenseIndex  # FAISS is imported only when there is work to do
+
+    dense = DenseIndex.create(data.passage_vectors.shape[1], len(data.passage_vectors))
+    dense.add(data.passage_vectors)
+    return dense
 
 
 def _empty_message(corpus_dir: Path, problems: list[Problem]) -> str:
@@ -224,10 +258,10 @@ def _empty_message(corpus_dir: Path, problems: list[Problem]) -> str:
     return f"no documents in {corpus_dir}: add .txt, .md, .html or .pdf files and build again"
 
 
-def _fill_counts(report: BuildReport, manifest: dict) -> None:
-    counts = manifest["counts"]
+def _fill_counts(report: BuildReport, manifest: Manifest) -> None:
+    counts = manifest.counts
     report.documents, report.passages, report.sentences = counts["documents"], counts["passages"], counts["sentences"]
-    report.index_version = manifest["index_version"]
+    report.index_version = manifest.index_version
 
 
 def _scan(
@@ -250,7 +284,7 @@ def _scan(
     return hashes, problems
 
 
-def _intact(settings: Settings, manifest: dict, remembered: DigestCache | None = None) -> bool:
+def _intact(settings: Settings, manifest: Manifest, remembered: DigestCache | None = None) -> bool:
     """Whether every file of the current index is as written (a damaged one is rebuilt, not kept)."""
     try:
         check_files(settings.index_dir, manifest, remembered)
@@ -259,7 +293,7 @@ def _intact(settings: Settings, manifest: dict, remembered: DigestCache | None =
         return False
 
 
-def _read_old(settings: Settings, manifest: dict | None) -> IndexData | None:
+def _read_old(settings: Settings, manifest: Manifest | None) -> IndexData | None:
     """The current index, when there is a readable one (a damaged one is simply rebuilt)."""
     if manifest is None:
         return None
@@ -273,24 +307,15 @@ def _fill_vectors(docs: list[DocTables], filler: VectorFiller, known: Iterable[D
     """Write every document's vectors in order, embedding only texts not among the `known` documents'."""
     if any(d.p_vectors is None for d in docs):
         for d in known:
-            filler.remember(_texts(d), (d.p_vectors, d.s_vectors))
+            filler.remember(embedding_texts(d), (d.p_vectors, d.s_vectors))
     p_row = s_row = 0
     for d in docs:
         if d.p_vectors is None:
-            filler.fill((p_row, s_row), _texts(d))
+            filler.fill((p_row, s_row), embedding_texts(d))
         else:
             filler.copy((p_row, s_row), (d.p_vectors, d.s_vectors))
         p_row, s_row = p_row + len(d.passages), s_row + len(d.sentences)
     return filler.finish()
-
-
-def _texts(d: DocTables) -> tuple[list[str], list[str]]:
-    """Embedding texts of a document's passages and sentences."""
-    text, title = d.record["text"], d.record["title"]
-    return (
-        [passage_embedding_text(title, d.section(k), text[s:e]) for s, e, k, _, _ in d.passages.tolist()],
-        [text[s:e] for s, e, _ in d.sentences.tolist()],
-    )
 
 
 def _assemble(
@@ -301,9 +326,9 @@ def _assemble(
     p_vectors, s_vectors = vectors
     dim = p_vectors.shape[1]
     doc_hashes = {
-        d.record["doc_id"]: {
-            "sha256": d.record["sha256"],
-            "title": d.record["title"],
+        d.record.doc_id: {
+            "sha256": d.record.sha256,
+            "title": d.record.title,
             "passages": len(d.passages),
             "sentences": len(d.sentences),
         }
@@ -312,45 +337,19 @@ def _assemble(
     version = hashlib.sha256(
         json.dumps([key, sorted((k, v["sha256"]) for k, v in doc_hashes.items())]).encode()
     ).hexdigest()[:12]
-    manifest = {
-        "format_version": 1,
-        "index_version": version,
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "model": dict(model, dimension=int(dim)),
-        "settings": key,
-        "chunking": {"max_chars": key["max_chars"], "overlap": key["overlap"], "sentences": "nltk-punkt"},
-        "counts": {"documents": len(docs), "passages": len(p_vectors), "sentences": len(s_vectors)},
-        "documents": doc_hashes,
-        "versions": _versions(),
-    }
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        index_version=version,
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        model=dict(model, dimension=int(dim)),
+        settings=key,
+        chunking={"max_chars": key["max_chars"], "overlap": key["overlap"], "sentences": "nltk-punkt"},
+        counts={"documents": len(docs), "passages": len(p_vectors), "sentences": len(s_vectors)},
+        documents=doc_hashes,
+        versions=_versions(),
+    )
     records = [d.record for d in docs]
     return IndexData(manifest, records, sections, arrays, p_vectors, s_vectors, punkt)
-
-
-def _titled_documents(data: IndexData) -> np.ndarray:
-    """Which documents' titles go on their passages for BM25: those holding at most half the passages.
-
-    A title on more than half the passages would make its words near-universal, and BM25 (and the
-    answerer's term weights) would then ignore those words in the text too: with the default
-    one-document corpus, "causes" from "What Causes Facial Twitching?" stopped counting (dev hit@1
-    0.786 -> 0.714).
-    """
-    counts = np.bincount(data.arrays["p_doc"], minlength=len(data.documents))
-    return counts <= max(1, len(data.passage_vectors)) / 2
-
-
-def _passage_lexical_text(data: IndexData, i: int, titled: np.ndarray) -> str:
-    """What BM25 sees for a passage: the document title where it tells passages apart, then the model's text."""
-    a = data.arrays
-    record = data.documents[a["p_doc"][i]]
-    section = data.sections[a["p_section"][i]] if a["p_section"][i] >= 0 else None
-    text = passage_embedding_text(record["title"], section, record["text"][a["p_start"][i] : a["p_end"][i]])
-    # The title on every passage, not only the first: SciFact dev nDCG@10 +0.015 hybrid, COVID-QA unchanged;
-    # the model is given no title, as it dilutes passages (COVID-QA dense hit@1 -0.06; docs/QUALITY.md).
-    title = record["title"]
-    if not titled[a["p_doc"][i]] or not title or text.startswith(title.removesuffix("...")):
-        return text
-    return f"{title}\n{text}"
 
 
 def _versions() -> dict[str, str]:

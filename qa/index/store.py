@@ -13,45 +13,71 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from qa.errors import BuildLocked, IndexNotFound, IndexUnusable
 from qa.index.digests import DigestCache
+from qa.index.format import (
+    ARRAYS,
+    DOCUMENTS,
+    FORMAT_VERSION,
+    MANIFEST,
+    PASSAGE_VECTORS,
+    PUNKT,
+    SECTIONS,
+    SENTENCE_VECTORS,
+    IndexArrays,
+    IndexedDocument,
+    Manifest,
+)
 
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-DOCUMENTS = "documents.jsonl"
-ARRAYS = "arrays.npz"
-PASSAGE_VECTORS = "passage_vectors.npy"
-SENTENCE_VECTORS = "sentence_vectors.npy"
-PUNKT = "punkt.json"
-SECTIONS = "sections.json"
 # Vector files at least this large are memory-mapped rather than read (see _load_vectors).
 MMAP_MIN_BYTES = 256 * 1024 * 1024
 REBUILD_HINT = "run `qa build --rebuild` to rebuild it"
-ARRAY_NAMES = ("p_doc", "p_start", "p_end", "p_section", "p_first", "p_last", "s_doc", "s_start", "s_end", "s_section")
 
 
 @dataclass
 class IndexData:
     """Everything the index holds, in memory."""
 
-    manifest: dict
-    documents: list[dict]  # doc_id, title, format, sha256, text
+    manifest: Manifest
+    documents: list[IndexedDocument]
     sections: list[str]
-    arrays: dict[str, np.ndarray]  # ARRAY_NAMES: passage and sentence tables
+    arrays: IndexArrays
     passage_vectors: np.ndarray
     sentence_vectors: np.ndarray
     punkt: dict
-    extras: dict[str, object] = field(default_factory=dict)  # derived structures (FAISS, BM25) kept by readers
 
     @property
     def index_version(self) -> str:
         """The version string of this build."""
-        return self.manifest["index_version"]
+        return self.manifest.index_version
+
+    def document_of(self, passage: int) -> IndexedDocument:
+        """The document a passage belongs to."""
+        return self.documents[int(self.arrays.p_doc[passage])]
+
+    def section_of(self, passage: int) -> str | None:
+        """The section heading a passage stands under (None: before any heading)."""
+        j = int(self.arrays.p_section[passage])
+        return None if j < 0 else self.sections[j]
+
+    def passage_span(self, passage: int) -> tuple[int, int]:
+        """Start and end offsets of a passage in its document's text."""
+        return int(self.arrays.p_start[passage]), int(self.arrays.p_end[passage])
+
+    def passage_text(self, passage: int) -> str:
+        """The passage text, exactly as it stands in the document."""
+        start, end = self.passage_span(passage)
+        return self.document_of(passage).text[start:end]
+
+    def sentence_text(self, j: int) -> str:
+        """The text of sentence j."""
+        a = self.arrays
+        return self.documents[int(a.s_doc[j])].text[int(a.s_start[j]) : int(a.s_end[j])]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -111,9 +137,9 @@ class IndexWriter:
         tmp = self.tmp
         try:
             # Line by line: the file is not also held whole in memory beside the texts.
-            lines = (json.dumps(d, ensure_ascii=False).encode() + b"\n" for d in data.documents)
+            lines = (json.dumps(d.to_dict(), ensure_ascii=False).encode() + b"\n" for d in data.documents)
             _write_file(tmp / DOCUMENTS, lambda fh: fh.writelines(lines))
-            _write_file(tmp / ARRAYS, lambda fh: np.savez(fh, **{k: data.arrays[k] for k in ARRAY_NAMES}))
+            _write_file(tmp / ARRAYS, lambda fh: np.savez(fh, **data.arrays.to_dict()))
             _write_file(tmp / SECTIONS, lambda fh: fh.write(json.dumps(data.sections, ensure_ascii=False).encode()))
             for name, array in ((PASSAGE_VECTORS, data.passage_vectors), (SENTENCE_VECTORS, data.sentence_vectors)):
                 if name in self._mapped:
@@ -130,13 +156,13 @@ class IndexWriter:
                 with open(path, "rb") as fh:
                     os.fsync(fh.fileno())
             names = {p: p.relative_to(tmp).as_posix() for p in files}
-            manifest = dict(
+            manifest = replace(
                 data.manifest,
                 files={name: p.stat().st_size for p, name in names.items()},
                 sha256={name: file_sha256(p) for p, name in names.items()},
             )
             # The manifest goes last: a folder without one is never mistaken for an index.
-            _write_file(tmp / MANIFEST, lambda fh: fh.write(json.dumps(manifest, indent=2).encode()))
+            _write_file(tmp / MANIFEST, lambda fh: fh.write(json.dumps(manifest.to_dict(), indent=2).encode()))
             data.manifest = manifest
             _fsync_dir(tmp)
             _swap_in(tmp, self.index_dir)
@@ -224,7 +250,7 @@ def build_lock(index_dir: Path, timeout: float = 0.0, on_wait=None) -> Iterator[
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def read_manifest(index_dir: Path) -> dict:
+def read_manifest(index_dir: Path) -> Manifest:
     """The manifest of the index at index_dir; IndexNotFound or IndexUnusable if it cannot be used."""
     path = Path(index_dir) / MANIFEST
     if not path.exists():
@@ -232,15 +258,20 @@ def read_manifest(index_dir: Path) -> dict:
             raise IndexNotFound(f"no index at {index_dir}; run `qa build` to build it")
         raise IndexNotFound(f"no usable index at {index_dir} ({MANIFEST} missing); {REBUILD_HINT}")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
     except (OSError, ValueError) as exc:
         raise IndexUnusable(f"{path} is damaged ({exc}); {REBUILD_HINT}") from exc
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if raw.get("format_version") != FORMAT_VERSION:
         raise IndexUnusable(
-            f"the index at {index_dir} has format {manifest.get('format_version')!r}, this qa reads "
+            f"the index at {index_dir} has format {raw.get('format_version')!r}, this qa reads "
             f"format {FORMAT_VERSION}; {REBUILD_HINT}"
         )
-    return manifest
+    try:
+        return Manifest.from_dict(raw)
+    except (KeyError, TypeError) as exc:
+        raise IndexUnusable(f"{path} is damaged ({exc}); {REBUILD_HINT}") from exc
 
 
 def file_sha256(path: Path) -> str:
@@ -249,14 +280,14 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def check_files(index_dir: Path, manifest: dict, remembered: DigestCache | None = None) -> None:
+def check_files(index_dir: Path, manifest: Manifest, remembered: DigestCache | None = None) -> None:
     """Every file the manifest lists is there with the size and SHA-256 it was written with.
 
     With `remembered`, a file whose stat has not moved since it was last hashed is not read again.
     """
     # The hashes cost one extra read of the index per load; they catch flipped bytes and files of another build.
-    digests = manifest.get("sha256", {})  # absent in indexes written before it was recorded
-    for name, size in manifest.get("files", {}).items():
+    digests = manifest.sha256
+    for name, size in manifest.files.items():
         path = Path(index_dir) / name
         try:
             actual = path.stat().st_size
@@ -294,10 +325,10 @@ def read_index(index_dir: Path, mmap_vectors: bool = False) -> IndexData:
     try:
         current = index_dir / DOCUMENTS
         with open(current, encoding="utf-8") as fh:
-            documents = [json.loads(line) for line in fh]
+            documents = [IndexedDocument.from_dict(json.loads(line)) for line in fh]
         current = index_dir / ARRAYS
         with np.load(current) as npz:
-            arrays = {k: npz[k] for k in ARRAY_NAMES}
+            arrays = IndexArrays.from_dict(npz)
         current = index_dir / SECTIONS
         sections = json.loads(current.read_text(encoding="utf-8"))
         current = index_dir / PASSAGE_VECTORS
@@ -306,8 +337,8 @@ def read_index(index_dir: Path, mmap_vectors: bool = False) -> IndexData:
         sentence_vectors = _load_vectors(current, mmap_vectors)
         current = index_dir / PUNKT
         punkt = json.loads(current.read_text(encoding="utf-8"))
-    except (OSError, ValueError, KeyError, EOFError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
         raise IndexUnusable(f"index file {current} cannot be read ({exc}); {REBUILD_HINT}") from exc
-    if len(passage_vectors) != len(arrays["p_doc"]) or len(sentence_vectors) != len(arrays["s_doc"]):
+    if len(passage_vectors) != len(arrays.p_doc) or len(sentence_vectors) != len(arrays.s_doc):
         raise IndexUnusable(f"index at {index_dir} is inconsistent (vector counts); {REBUILD_HINT}")
     return IndexData(manifest, documents, sections, arrays, passage_vectors, sentence_vectors, punkt)

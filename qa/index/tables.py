@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.index.store import ARRAY_NAMES, IndexData
+from qa.index.format import IndexArrays, IndexedDocument
+from qa.index.store import IndexData
 from qa.text.passages import Passage, Sentence
 
 # Columns of DocTables.sentences and DocTables.passages.
@@ -21,7 +22,7 @@ P_START, P_END, P_SECTION, P_FIRST, P_LAST = 0, 1, 2, 3, 4
 class DocTables:
     """One document's share of the index, either carried over or freshly chunked."""
 
-    record: dict
+    record: IndexedDocument
     sections: list[str]
     sentences: np.ndarray  # int64 rows: start, end, section
     passages: np.ndarray  # int64 rows: start, end, section, first, last
@@ -33,7 +34,7 @@ class DocTables:
         return None if k < 0 else self.sections[k]
 
 
-def from_chunks(record: dict, sentences: Sequence[Sentence], passages: Sequence[Passage]) -> DocTables:
+def from_chunks(record: IndexedDocument, sentences: Sequence[Sentence], passages: Sequence[Passage]) -> DocTables:
     """The tables of a freshly chunked document."""
     local: dict[str, int] = {}
     sec = lambda s: -1 if s is None else local.setdefault(s, len(local))
@@ -51,11 +52,11 @@ def split_old(old: IndexData) -> dict[str, DocTables]:
     """Per-document tables of an existing index (vectors as views of its arrays), keyed by doc_id."""
     a = old.arrays
     out = {}
-    p_bounds = np.searchsorted(a["p_doc"], np.arange(len(old.documents) + 1))
-    s_bounds = np.searchsorted(a["s_doc"], np.arange(len(old.documents) + 1))
+    p_bounds = np.searchsorted(a.p_doc, np.arange(len(old.documents) + 1))
+    s_bounds = np.searchsorted(a.s_doc, np.arange(len(old.documents) + 1))
     for i, record in enumerate(old.documents):
         p0, p1, s0, s1 = p_bounds[i], p_bounds[i + 1], s_bounds[i], s_bounds[i + 1]
-        s_sec, p_sec = a["s_section"][s0:s1], a["p_section"][p0:p1]
+        s_sec, p_sec = a.s_section[s0:s1], a.p_section[p0:p1]
         # Global section ids -> positions in the document's own list, in order of first use.
         used = np.concatenate([s_sec, p_sec]).astype(np.int64)
         ids, first = np.unique(used[used >= 0], return_index=True)
@@ -66,35 +67,31 @@ def split_old(old: IndexData) -> dict[str, DocTables]:
         def local(col: np.ndarray, ids: np.ndarray = ids, lut: np.ndarray = lut) -> np.ndarray:
             return lut[np.where(col >= 0, np.searchsorted(ids, col), -1)]
 
-        sentences = np.stack([a["s_start"][s0:s1], a["s_end"][s0:s1], local(s_sec)], axis=1).astype(np.int64)
-        p_cols = [a["p_start"][p0:p1], a["p_end"][p0:p1], local(p_sec), a["p_first"][p0:p1] - s0]
-        passages = np.stack([*p_cols, a["p_last"][p0:p1] - s0], axis=1).astype(np.int64)
+        sentences = np.stack([a.s_start[s0:s1], a.s_end[s0:s1], local(s_sec)], axis=1).astype(np.int64)
+        p_cols = [a.p_start[p0:p1], a.p_end[p0:p1], local(p_sec), a.p_first[p0:p1] - s0]
+        passages = np.stack([*p_cols, a.p_last[p0:p1] - s0], axis=1).astype(np.int64)
         names = [old.sections[j] for j in ids[np.argsort(first)].tolist()]
-        out[record["doc_id"]] = DocTables(
+        out[record.doc_id] = DocTables(
             record, names, sentences, passages, old.passage_vectors[p0:p1], old.sentence_vectors[s0:s1]
         )
     return out
 
 
-def index_arrays(docs: Sequence[DocTables]) -> tuple[dict[str, np.ndarray], list[str]]:
-    """The index's passage and sentence tables (ARRAY_NAMES) and section names, documents in the given order."""
+def index_arrays(docs: Sequence[DocTables]) -> tuple[IndexArrays, list[str]]:
+    """The index's passage and sentence tables and section names, documents in the given order."""
     sections: dict[str, int] = {}
-    n_p, n_s = sum(len(d.passages) for d in docs), sum(len(d.sentences) for d in docs)
-    arrays = {
-        name: np.empty(n_p if name[0] == "p" else n_s, dtype=np.int64 if name.endswith(("start", "end")) else np.int32)
-        for name in ARRAY_NAMES
-    }
+    a = IndexArrays.empty(sum(len(d.passages) for d in docs), sum(len(d.sentences) for d in docs))
     p = s = 0
     for i, d in enumerate(docs):
         lut = np.array([sections.setdefault(n, len(sections)) for n in d.sections] + [-1], dtype=np.int32)
         sen, pas = d.sentences, d.passages
         s1, p1 = s + len(sen), p + len(pas)
-        arrays["s_doc"][s:s1] = i
-        arrays["s_start"][s:s1], arrays["s_end"][s:s1] = sen[:, S_START], sen[:, S_END]
-        arrays["s_section"][s:s1] = lut[sen[:, S_SECTION]]
-        arrays["p_doc"][p:p1] = i
-        arrays["p_start"][p:p1], arrays["p_end"][p:p1] = pas[:, P_START], pas[:, P_END]
-        arrays["p_section"][p:p1] = lut[pas[:, P_SECTION]]
-        arrays["p_first"][p:p1], arrays["p_last"][p:p1] = pas[:, P_FIRST] + s, pas[:, P_LAST] + s
+        a.s_doc[s:s1] = i
+        a.s_start[s:s1], a.s_end[s:s1] = sen[:, S_START], sen[:, S_END]
+        a.s_section[s:s1] = lut[sen[:, S_SECTION]]
+        a.p_doc[p:p1] = i
+        a.p_start[p:p1], a.p_end[p:p1] = pas[:, P_START], pas[:, P_END]
+        a.p_section[p:p1] = lut[pas[:, P_SECTION]]
+        a.p_first[p:p1], a.p_last[p:p1] = pas[:, P_FIRST] + s, pas[:, P_LAST] + s
         p, s = p1, s1
-    return arrays, list(sections)
+    return a, list(sections)

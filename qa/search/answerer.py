@@ -84,7 +84,7 @@ class Answerer:
         self.r = retriever
         self.params = params
         a = retriever.data.arrays
-        self.s_doc, self.s_start, self.s_end = a["s_doc"], a["s_start"], a["s_end"]
+        self.s_doc, self.s_start, self.s_end = a.s_doc, a.s_start, a.s_end
         from wordfreq import zipf_frequency
 
         zipf_frequency("answer", "en")  # reads the word list now (0.2 s), not during the first question
@@ -106,7 +106,7 @@ class Answerer:
                 cand = Candidate(
                     j,
                     hit.passage,
-                    float(self.r.data.sentence_vectors[j] @ query_vector),
+                    float(self.r.sentence_vector(j) @ query_vector),
                     # The heading counts half: it says what the sentence is about, not what it says.
                     coverage(weights, self.r.sentence_terms(j), section_terms),
                     hit.score / best_hit,
@@ -154,7 +154,7 @@ class Answerer:
     def _span_text(self, span: tuple[int, int, int]) -> str:
         """The document text of a (doc, start, end) span."""
         doc_i, start, end = span
-        return self.r.data.documents[doc_i]["text"][start:end]
+        return self.r.document(doc_i).text[start:end]
 
     def answer(
         self,
@@ -166,7 +166,7 @@ class Answerer:
         k: int = 3,
     ) -> Answer:
         """An Answer quoting up to k passages' best sentences, or a decline."""
-        version = self.r.data.index_version
+        version = self.r.index_version
         cands = self.candidates(search_query, query_vector, query_terms, hits)
         # The first quote is scored before it is cited: its span is worked out once, for both.
         first = self.quote_span(cands[0].sentence, query_vector) if cands else None
@@ -183,16 +183,16 @@ class Answerer:
             doc_i, start, end = first if i == 0 else self.quote_span(cand.sentence, query_vector)
             if any(d == doc_i and start < e and s < end for d, s, e in used):
                 continue
-            doc = self.r.data.documents[doc_i]
-            quote = doc["text"][start:end]
+            doc = self.r.document(doc_i)
+            quote = doc.text[start:end]
             if any(_near_duplicate(quote, c.quote) for c in citations):
                 continue
             used.append((doc_i, start, end))
             citations.append(
                 Citation(
                     len(citations) + 1,
-                    doc["doc_id"],
-                    doc["title"],
+                    doc.doc_id,
+                    doc.title,
                     self.r.section(cand.passage),
                     quote,
                     start,
@@ -212,15 +212,14 @@ class Answerer:
         """
         limit = self.params.max_quote_chars
         doc_i = int(self.s_doc[j])
-        text = self.r.data.documents[doc_i]["text"]
+        text = self.r.document(doc_i).text
         first = last = j
         prev, nxt = self._neighbour(j, -1, doc_i, text), self._neighbour(j, 1, doc_i, text)
         if prev is not None and _LEANS_BACK.match(text[int(self.s_start[j]) : int(self.s_end[j])]):
             first, prev = prev, None
         if self._span(first, last) < self.params.context_below_chars:
             options = [n for n in (prev, nxt) if n is not None and self._span(min(first, n), max(last, n)) <= limit]
-            vectors = self.r.data.sentence_vectors
-            best = max(options, key=lambda n: float(vectors[n] @ query_vector), default=None)
+            best = max(options, key=lambda n: float(self.r.sentence_vector(n) @ query_vector), default=None)
             if best is not None:
                 first, last = min(first, best), max(last, best)
         after = self._neighbour(last, 1, doc_i, text)

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import IndexUnusable
-from qa.index.build import BM25_DIR, DENSE_FILE
 from qa.index.dense import DenseIndex
+from qa.index.format import BM25_DIR, DENSE_FILE, IndexedDocument
 from qa.index.lexical import BM25Index
 from qa.index.store import REBUILD_HINT, IndexData, read_index
 from qa.search.params import DEFAULT_RETRIEVAL, RetrievalParams
@@ -40,8 +40,7 @@ class Retriever:
         self.params = params
         self.dense = dense
         self.bm25 = bm25
-        self.a = data.arrays
-        self.doc_index = {d["doc_id"]: i for i, d in enumerate(data.documents)}
+        self.doc_index = {d.doc_id: i for i, d in enumerate(data.documents)}
         self._terms: dict[int, frozenset[str]] = {}
 
     @classmethod
@@ -142,33 +141,44 @@ class Retriever:
             fused = p.dense_weight * norm(d) + (1 - p.dense_weight) * norm(b)
         return [Hit(i, float(f), float(dd), float(bb)) for i, f, dd, bb in zip(ids, fused, d, b, strict=True)]
 
-    # Passage accessors used by the answerer and the surfaces.
-    def doc(self, passage: int) -> dict:
-        """The document record a passage belongs to."""
-        return self.data.documents[int(self.a["p_doc"][passage])]
+    # Index accessors used by the answerer and the surfaces.
+    @property
+    def index_version(self) -> str:
+        """The version string of the loaded index."""
+        return self.data.index_version
+
+    def document(self, i: int) -> IndexedDocument:
+        """Document i of the index."""
+        return self.data.documents[i]
+
+    def doc(self, passage: int) -> IndexedDocument:
+        """The document a passage belongs to."""
+        return self.data.document_of(passage)
 
     def section(self, passage: int) -> str | None:
         """The section heading of a passage."""
-        j = int(self.a["p_section"][passage])
-        return None if j < 0 else self.data.sections[j]
+        return self.data.section_of(passage)
 
     def span(self, passage: int) -> tuple[int, int]:
         """Start and end offsets of a passage in its document."""
-        return int(self.a["p_start"][passage]), int(self.a["p_end"][passage])
+        return self.data.passage_span(passage)
 
     def text(self, passage: int) -> str:
         """The passage text, exactly as it stands in the document."""
-        start, end = self.span(passage)
-        return self.doc(passage)["text"][start:end]
+        return self.data.passage_text(passage)
 
     def sentences(self, passage: int) -> range:
         """Indices of the sentences in a passage."""
-        return range(int(self.a["p_first"][passage]), int(self.a["p_last"][passage]))
+        a = self.data.arrays
+        return range(int(a.p_first[passage]), int(a.p_last[passage]))
 
     def sentence_text(self, j: int) -> str:
         """The text of sentence j."""
-        doc = self.data.documents[int(self.a["s_doc"][j])]
-        return doc["text"][int(self.a["s_start"][j]) : int(self.a["s_end"][j])]
+        return self.data.sentence_text(j)
+
+    def sentence_vector(self, j: int) -> np.ndarray:
+        """The vector of sentence j."""
+        return self.data.sentence_vectors[j]
 
     def sentence_terms(self, j: int) -> frozenset[str]:
         """The distinct content terms of sentence j (cached: every question re-reads the top passages)."""
