@@ -80,6 +80,26 @@ def test_no_module_imports_a_private_name_and_bench_never_imports_tests():
     assert not bad
 
 
+# What each stage may not import: later stages of the data flow.
+LATER = {
+    "ingest": ("qa.index", "qa.search", "qa.service", "qa.http", "qa.cli"),
+    "text": ("qa.index", "qa.search", "qa.service", "qa.http", "qa.cli"),
+    "index": ("qa.search", "qa.service", "qa.http", "qa.cli"),
+    "search": ("qa.service", "qa.http", "qa.cli"),
+}
+
+
+@pytest.mark.parametrize("stage", sorted(LATER))
+def test_stages_import_only_earlier_stages(stage: str):
+    bad = []
+    for path in sorted((ROOT / "qa" / stage).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            bad += [f"{path.name}: {n}" for n in names if n.startswith(LATER[stage])]
+    assert not bad
+
+
 @pytest.mark.parametrize("module", sorted({".".join(p.relative_to(ROOT).with_suffix("").parts) for p in QA_SOURCES}))
 def test_every_module_imports_first_on_its_own(module: str):
     # A fresh interpreter per module: an import cycle shows as a partially initialised module.
