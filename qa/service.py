@@ -278,15 +278,20 @@ class QAService:
                 raise AssertionError(f"citation offsets do not match the source for {c.doc_id}")
         return answer
 
+    def ranked(
+        self, query: str, k: int, history: list[str] | None = None, mode: str | None = None
+    ) -> tuple[str, list[Hit]]:
+        """The search query used and the k best passages as retrieval ranks them (benchmarks go past MAX_PASSAGES)."""
+        query = validate_question(query)
+        search_query, _, _, hits = self._retrieve(self.load(), query, validate_history(history), k, mode, False)
+        return search_query, hits
+
     def search(
         self, query: str, k: int = 10, history: list[str] | None = None, mode: str | None = None
     ) -> tuple[str, list[SearchResult]]:
         """The search query used and the k best passages (no declining)."""
-        query = validate_question(query)
-        k = validate_k(k, MAX_PASSAGES)
-        loaded = self.load()
-        search_query, _, _, hits = self._retrieve(loaded, query, validate_history(history), k, mode, False)
-        r = loaded.retriever
+        search_query, hits = self.ranked(query, validate_k(k, MAX_PASSAGES), history, mode)
+        r = self.load().retriever
         return search_query, [
             SearchResult(
                 r.doc(h.passage).doc_id,

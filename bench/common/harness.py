@@ -16,7 +16,6 @@ from qa.index.embedder import Embedder, SentenceTransformerEmbedder, bundled_mod
 from qa.index.key import code_fingerprint
 from qa.search.params import RetrievalParams
 from qa.service import QAService
-from qa.text.terms import terms
 
 MODES = ("bm25", "dense", "hybrid")
 
@@ -54,10 +53,10 @@ class Indexed:
         self.service.load().retriever.params = params
 
     def ranked_docs(self, query: str, mode: str, k: int) -> list[str]:
-        """doc_ids of the top-k passages, best first, straight from the product's retriever."""
+        """doc_ids of the top-k passages, best first, through the service's own search path (query terms,
+        typing-error correction and all)."""
+        _, hits = self.service.ranked(query, k, mode=mode)
         retriever = self.service.load().retriever
-        vector = self.embedder.encode([query])[0]
-        hits = retriever.search(vector, terms(query), k=k, mode=mode)
         return [retriever.doc(h.passage).doc_id for h in hits]
 
 
