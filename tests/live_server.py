@@ -55,14 +55,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(corpus: Path, index: Path, log: Path, *args: str, pids: list[int] | None = None) -> Iterator[str]:
-    """Run `qa serve` with the admin token set; yield its base URL once /api/health answers 200 (its pid to pids)."""
+def serving(
+    corpus: Path, index: Path, log: Path, *args: str, pids: list[int] | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Run `qa serve` with the admin token set (and env's variables); yield its base URL once /api/health
+    answers 200 (its pid to pids)."""
     port = free_port()
     command = [sys.executable, "-m", "qa", "serve", "--port", str(port), *args]
+    environment = _env(corpus, index, QA_ADMIN_TOKEN=ADMIN_TOKEN, **(env or {}))
     with open(log, "wb") as out:
-        process = subprocess.Popen(
-            command, env=_env(corpus, index, QA_ADMIN_TOKEN=ADMIN_TOKEN), stdout=out, stderr=subprocess.STDOUT, cwd=REPO
-        )
+        process = subprocess.Popen(command, env=environment, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
     base = f"http://127.0.0.1:{port}"
     if pids is not None:
         pids.append(process.pid)

@@ -172,3 +172,28 @@ def test_serve_dev_refuses_workers(runner, fake_servers, tmp_path):
     result = runner.invoke(qa_cli.cli, ["serve", "--dev", "--workers", "2", "--index", str(tmp_path / "idx")])
     assert result.exit_code == 2 and "--dev runs one process" in result.output
     assert not fake_servers
+
+
+def test_the_api_docs_page_loads_only_files_of_this_server(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and "text/html" in page.content_type
+    html = page.get_data(as_text=True)
+    sources = re.findall(r'<script src="([^"]+)"', html)
+    assert sources == ["/swagger-ui/swagger-ui-bundle.js", "/static/api-docs.js"]
+    assert re.findall(r"<script[^>]*>\s*[^<\s]", html) == []  # no inline script: the CSP forbids it
+    for src in [*sources, "/swagger-ui/swagger-ui.css"]:
+        assert client.get(src).status_code == 200, src
+    css = client.get("/swagger-ui/swagger-ui.css").get_data(as_text=True)
+    assert "data:" not in css  # img-src 'self': its images are files here
+    images = re.findall(r'url\("(images/[^"]+)"\)', css)
+    assert images and all(client.get(f"/swagger-ui/{name}").status_code == 200 for name in set(images))
+    check_error(client.get("/swagger-ui/images/nope.svg"), 404, "not_found")
+    check_error(client.get("/swagger-ui/index.html"), 404, "not_found")  # the package's page has inline script
+
+
+def test_cores_count_what_joblib_counts_within_the_affinity():
+    import os
+
+    from joblib import cpu_count
+
+    assert 1 <= cores() == cpu_count() <= len(os.sched_getaffinity(0))
