@@ -82,9 +82,14 @@ def serving(
             raise AssertionError(f"qa serve did not become ready:\n{log.read_text()}")
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen, grace: float = 30) -> None:
+    """Terminate a process we started, killing it if it has not ended after `grace` seconds."""
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_server import free_port, real_site, serving
+from tests.live_server import free_port, real_site, serving, stop
 
 pytestmark = pytest.mark.slow
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -70,12 +70,7 @@ def running(command: list[str], port: int, log: Path) -> Iterator[None]:
         _wait_for_port(port, process, log)
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, grace=20)
 
 
 @pytest.fixture(scope="module")
