@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?=
 
-.PHONY: install browser test test-fast lint format build-index serve clean bench-reliability bench-speed bench-quality
+.PHONY: install browser services test test-fast lint format build-index serve serve-dev clean bench-reliability bench-speed bench-quality
 
 install: $(STAMP)
 
@@ -26,7 +26,18 @@ browser:
 		else echo "tests/test_browser.py needs Chromium: sudo apt-get install -y chromium"; fi; \
 	fi
 
-test: install browser
+# The deployment test (tests/test_deploy.py) starts Debian's nginx and redis-server itself, as the user, on
+# free loopback ports; only the binaries are needed (their system services are not used).
+services:
+	@missing=""; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	[ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+		else echo "tests/test_deploy.py needs:$$missing: sudo apt-get install -y$$missing"; fi; \
+	fi
+
+test: install browser services
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-fast: install
@@ -43,9 +54,13 @@ format: install
 build-index: install
 	$(BIN)/qa build
 
-# qa serve builds the index first when there is none.
+# qa serve builds the index first when there is none, then runs gunicorn (WORKERS unset: one per core).
 serve: install
 	$(BIN)/qa serve --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
+
+# Werkzeug's development server, restarted when a source file changes.
+serve-dev: install
+	$(BIN)/qa serve --dev --host $(HOST) --port $(PORT)
 
 # The long reliability checks (docs/RELIABILITY.md): fuzzing, 60 s of load, 20 kill -9 crashes, a 100 MB file.
 bench-reliability: install

@@ -281,30 +281,36 @@ def info(service: QAService, as_json: bool) -> None:
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
-    help="Serve with gunicorn and this many worker processes (production); without it, one development process.",
+    help="gunicorn worker processes [default: one per core, cgroup CPU quota included]",
 )
+@click.option("--dev", is_flag=True, help="Werkzeug's development server instead, restarted when code changes.")
 @common
-def serve(service: QAService, host: str, port: int, workers: int | None) -> None:
+def serve(service: QAService, host: str, port: int, workers: int | None, dev: bool) -> None:
     """Serve the chat page at / and the JSON API under /api/, building the index first if there is none.
 
-    POST /api/reindex is enabled only when QA_ADMIN_TOKEN is set.
+    By default gunicorn runs one worker process per core; put a TLS-terminating proxy in front for anything
+    public (and set QA_TRUSTED_PROXIES). POST /api/reindex is enabled only when QA_ADMIN_TOKEN is set.
 
     \b
     Examples:
       qa serve                                  # http://127.0.0.1:5000
+      qa serve --dev                            # reloads when a source file changes
       QA_ADMIN_TOKEN=secret qa serve --host 0.0.0.0 --port 8000 --workers 2
     """
     from qa.http import server
 
-    if workers is None:
-        _ready(service)
+    if dev and workers is not None:
+        raise click.UsageError("--dev runs one process: leave out --workers")
+    if not server.is_running_from_reloader():
+        try:
+            read_manifest(service.settings.index_dir)  # the serving processes read the index; here only check it
+        except IndexNotFound:
+            # In a child: the model must not be loaded in the process gunicorn forks or the reloader watches from.
+            server.build_in_child(service.settings)
+    if dev:
         server.run_development(service, host, port)
-        return
-    try:
-        read_manifest(service.settings.index_dir)  # the workers read the index; the parent only checks it is there
-    except IndexNotFound:
-        server.build_in_child(service.settings)
-    server.run_gunicorn(service.settings, host, port, workers)
+    else:
+        server.run_gunicorn(service.settings, host, port, workers or server.default_workers())
 
 
 def main() -> None:

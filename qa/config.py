@@ -7,6 +7,7 @@ setting names: `index_dir = "/srv/qa/index"`), QA_* environment variables, and e
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -45,6 +46,24 @@ def _optional_str(raw: object) -> str | None:
     return None if raw in (None, "") else str(raw)
 
 
+def _addresses(raw: object) -> tuple[str, ...]:
+    """Client addresses or networks, comma-separated (or a TOML list); "none" for none. Each must parse."""
+    items = raw.split(",") if isinstance(raw, str) else list(raw)  # type: ignore[arg-type]
+    names = tuple(item.strip() for item in items if item.strip())
+    if names == ("none",):
+        return ()
+    for name in names:
+        ipaddress.ip_network(name, strict=False)  # a typo fails at start-up, not silently at every request
+    return names
+
+
+def _non_negative(raw: object) -> int:
+    value = int(raw)  # type: ignore[arg-type]
+    if value < 0:
+        raise ValueError(f"must be 0 or more, not {value}")
+    return value
+
+
 def _mode(raw: object) -> str:
     if raw not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {raw!r}")
@@ -79,6 +98,9 @@ REGISTRY: tuple[Setting, ...] = (
     Setting("admin_token", _optional_str, "token for POST /api/reindex; unset: reindexing over HTTP is off"),
     Setting("examples", _examples, "example questions on the empty chat, separated by |"),
     Setting("rate_limit", int, "questions a minute per client address on /api/ask; 0 turns it off"),
+    Setting("rate_limit_storage", str, "where limits are counted: memory:// (per worker) or redis://host:port"),
+    Setting("rate_limit_exempt", _addresses, "client addresses or networks never limited, comma-separated; none"),
+    Setting("trusted_proxies", _non_negative, "proxies in front whose X-Forwarded-For/-Proto/-Host are believed"),
     Setting("log_questions", truthy, "question text in the request log"),
 )
 
@@ -100,6 +122,10 @@ class Settings:
     admin_token: str | None = None
     examples: tuple[str, ...] = DEFAULT_EXAMPLES
     rate_limit: int = 60
+    rate_limit_storage: str = "memory://"
+    # The machine itself: a notebook or a benchmark on loopback is not abuse (README, "Rate limits").
+    rate_limit_exempt: tuple[str, ...] = ("127.0.0.1", "::1")
+    trusted_proxies: int = 0
     log_questions: bool = False
 
     @classmethod

@@ -121,13 +121,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(corpus: Path, index: Path, log: Path, *args: str, pids: list[int] | None = None) -> Iterator[str]:
-    """Run `qa serve` with the admin token set; yield its base URL once /api/health answers 200 (its pid to pids)."""
+def serving(
+    corpus: Path, index: Path, log: Path, *args: str, pids: list[int] | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Run `qa serve` with the admin token set (and env's variables); yield its base URL once /api/health
+    answers 200 (its pid to pids)."""
     import requests  # the dev extra; the product never imports this module
 
     port = free_port()
     command = [sys.executable, "-m", "qa", "serve", "--port", str(port), *args]
-    env = server_env(corpus, index, QA_ADMIN_TOKEN=ADMIN_TOKEN)
+    env = server_env(corpus, index, QA_ADMIN_TOKEN=ADMIN_TOKEN, **(env or {}))
     with open(log, "wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
     base = f"http://127.0.0.1:{port}"
@@ -147,9 +150,14 @@ def serving(corpus: Path, index: Path, log: Path, *args: str, pids: list[int] | 
             raise AssertionError(f"qa serve did not become ready:\n{log.read_text()}")
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen, grace: float = 30) -> None:
+    """Terminate a process we started, killing it if it has not ended after `grace` seconds."""
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

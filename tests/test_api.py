@@ -316,3 +316,11 @@ def test_the_app_passes_its_encode_slots_to_the_service_it_makes(tmp_path):
     limited = create_app({"QA_SETTINGS": settings, "ENCODE_SLOTS": 1, "WARM_UP": False})
     assert limited.extensions["qa"].encode_slots == 1
     assert create_app({"QA_SETTINGS": settings, "WARM_UP": False}).extensions["qa"].encode_slots is None
+
+
+def test_liveness_answers_while_readiness_waits_for_an_index(tmp_path):
+    unready = create_app({"QA_SERVICE": web_service(tmp_path / "unready", build=False)}).test_client()
+    live = unready.get("/api/live")
+    assert live.status_code == 200 and live.get_json() == {"status": "alive"}
+    check_schema(live.get_json(), "Live")
+    check_error(unready.get("/api/health"), 503, "index_not_found")

@@ -200,3 +200,16 @@ def test_a_document_carrying_scripts_is_quoted_and_shown_as_text_and_runs_nothin
     assert page.title() != "pwned" and title != "pwned"
     assert page.problems == []
     page.screenshot(path=ARTIFACTS / "source-hostile.png")
+
+
+def test_the_api_docs_show_every_endpoint_under_the_strict_csp(page):
+    from playwright.sync_api import expect
+
+    response = page.goto("/api/docs")
+    assert "script-src 'self'" in response.headers["content-security-policy"]  # the policy is not relaxed
+    for path in ("/api/ask", "/api/live", "/api/health", "/api/documents/{doc_id}", "/api/reindex"):
+        expect(page.locator(f'.opblock-summary-path[data-path="{path}"]')).to_be_visible()
+    page.locator('.opblock-summary-path[data-path="/api/ask"]').click()
+    expect(page.get_by_text("Answer a question with verbatim, cited quotes, or decline").first).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "api-docs.png", full_page=True)
+    assert page.problems == []  # a CSP violation is a console error

@@ -4,7 +4,7 @@ import pytest
 
 from qa.errors import CorpusError
 from qa.ingest.corpus import read_document
-from qa.ingest.extract import extract_html, extract_pdf
+from qa.ingest.extract import extract_html, extract_html_tags, extract_pdf
 from tests.helpers import make_pdf
 
 PAGE = """<!doctype html>
@@ -34,8 +34,7 @@ def test_html_keeps_main_content_only():
         "Spring tides",
         "First item",
         "Second item",
-        "Line one",
-        "Line two",
+        "Line one\nLine two",  # a <br> breaks the line, inside its paragraph
     ]
     for gone in ("Site title", "color", "Home", "banner", "tracking", "Hidden", "Icon", "footer"):
         assert gone not in text
@@ -53,8 +52,17 @@ def test_html_without_main_uses_whole_body_and_inline_spacing():
 
 
 def test_html_unclosed_tags_do_not_crash():
-    text, _ = extract_html("<div><p>Open paragraph<h3>Heading<p>After heading</div></span>")
+    broken = "<div><p>Open paragraph<h3>Heading<p>After heading</div></span>"
+    text, _ = extract_html(broken)
+    assert text.split("\n\n")[0] == "Open paragraph" and text.endswith("After heading")
+    text, _ = extract_html_tags(broken)
     assert text.split("\n\n") == ["Open paragraph", "Heading", "After heading"]
+
+
+@pytest.mark.parametrize("html", ["<html><body><div>Only a div of text</div></body></html>", "<body>Bare text</body>"])
+def test_html_that_trafilatura_finds_no_article_in_is_read_by_its_tags(html):
+    text, _ = extract_html(html)
+    assert text == extract_html_tags(html)[0] != ""
 
 
 def test_html_document_blocks_and_title(tmp_path):

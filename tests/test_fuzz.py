@@ -35,10 +35,12 @@ BODIES = st.one_of(JSON, st.fixed_dictionaries({}, optional=FIELDS))
 STATUSES = {200: "Answer", 400: "Error", 413: "Error"}
 OPERATIONS = [
     "POST /api/ask",
+    "GET /api/live",
     "GET /api/health",
     "GET /api/documents/{doc_id}",
     "POST /api/reindex",
     "GET /api/metrics",
+    "GET /api/docs",
 ]
 
 

@@ -105,3 +105,17 @@ def test_every_module_imports_first_on_its_own(module: str):
     # A fresh interpreter per module: an import cycle shows as a partially initialised module.
     name = module.removesuffix(".__init__")
     subprocess.run([sys.executable, "-c", f"import {name}"], check=True, cwd=ROOT)
+
+
+def test_the_server_process_does_not_import_prometheus_client_before_its_workers_fork():
+    # prometheus_client picks its value store when imported: the gunicorn arbiter must set PROMETHEUS_MULTIPROC_DIR
+    # first, so neither the CLI nor the server module may import it.
+    code = "import sys, qa.cli, qa.http.server; print('prometheus_client' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True, text=True).stdout
+    assert out.strip() == "False"
+
+
+def test_import_qa_is_quick_and_gives_the_python_api():
+    code = "import sys, qa; print('torch' in sys.modules); from qa import Answer, QAService, Settings; print(QAService)"
+    out = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True, text=True).stdout
+    assert out.split("\n")[:2] == ["False", "<class 'qa.service.QAService'>"]

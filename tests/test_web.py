@@ -12,6 +12,7 @@ from qa import cli as qa_cli
 from qa.config import DEFAULT_EXAMPLES, Settings
 from qa.http import server
 from qa.http.app import create_app
+from qa.http.threads import cores
 from qa.service import QAService
 from qa.testing import HashEmbedder
 from tests.helpers import write_files
@@ -135,24 +136,64 @@ def fake_servers(monkeypatch):
     return calls
 
 
-def test_serve_builds_a_missing_index_then_runs_one_development_process(runner, fake_servers, tmp_path):
+def test_serve_runs_gunicorn_with_a_worker_per_core_after_building_in_a_child(runner, fake_servers, tmp_path):
     corpus = write_files(tmp_path / "docs", {"owls.txt": OWLS})
-    index = tmp_path / "idx"
-    result = runner.invoke(qa_cli.cli, ["serve", "--corpus", str(corpus), "--index", str(index), "--port", "5077"])
+    args = ["serve", "--corpus", str(corpus), "--index", str(tmp_path / "idx"), "--port", "5077"]
+    result = runner.invoke(qa_cli.cli, args)
     assert result.exit_code == 0, result.output
-    assert (index / "manifest.json").is_file()
-    service, host, port = fake_servers["development"]
-    assert (host, port) == ("127.0.0.1", 5077)
-    assert service.info()["documents"] == 1
-    assert "gunicorn" not in fake_servers
+    (settings,) = fake_servers["build_in_child"]
+    assert settings.corpus_dir == corpus
+    assert fake_servers["gunicorn"] == (settings, "127.0.0.1", 5077, cores())
+    assert "development" not in fake_servers
 
 
-def test_serve_with_workers_runs_gunicorn_after_building_in_a_child(runner, fake_servers, tmp_path):
+def test_serve_with_workers_runs_that_many(runner, fake_servers, tmp_path):
     corpus = write_files(tmp_path / "docs", {"owls.txt": OWLS})
     args = ["serve", "--corpus", str(corpus), "--index", str(tmp_path / "idx"), "--workers", "3", "--host", "0.0.0.0"]
     result = runner.invoke(qa_cli.cli, args)
     assert result.exit_code == 0, result.output
     (settings,) = fake_servers["build_in_child"]
-    assert settings.corpus_dir == corpus
     assert fake_servers["gunicorn"] == (settings, "0.0.0.0", 5000, 3)
-    assert "development" not in fake_servers
+
+
+def test_serve_dev_runs_the_development_server_over_an_existing_index(runner, fake_servers, tmp_path):
+    corpus = write_files(tmp_path / "docs", {"owls.txt": OWLS})
+    index = tmp_path / "idx"
+    QAService(Settings(corpus_dir=corpus, index_dir=index), HashEmbedder()).build()
+    result = runner.invoke(qa_cli.cli, ["serve", "--dev", "--corpus", str(corpus), "--index", str(index)])
+    assert result.exit_code == 0, result.output
+    service, host, port = fake_servers["development"]
+    assert (host, port) == ("127.0.0.1", 5000)
+    assert service.settings.index_dir == index
+    assert "gunicorn" not in fake_servers and "build_in_child" not in fake_servers
+
+
+def test_serve_dev_refuses_workers(runner, fake_servers, tmp_path):
+    result = runner.invoke(qa_cli.cli, ["serve", "--dev", "--workers", "2", "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 2 and "--dev runs one process" in result.output
+    assert not fake_servers
+
+
+def test_the_api_docs_page_loads_only_files_of_this_server(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and "text/html" in page.content_type
+    html = page.get_data(as_text=True)
+    sources = re.findall(r'<script src="([^"]+)"', html)
+    assert sources == ["/swagger-ui/swagger-ui-bundle.js", "/static/api-docs.js"]
+    assert re.findall(r"<script[^>]*>\s*[^<\s]", html) == []  # no inline script: the CSP forbids it
+    for src in [*sources, "/swagger-ui/swagger-ui.css"]:
+        assert client.get(src).status_code == 200, src
+    css = client.get("/swagger-ui/swagger-ui.css").get_data(as_text=True)
+    assert "data:" not in css  # img-src 'self': its images are files here
+    images = re.findall(r'url\("(images/[^"]+)"\)', css)
+    assert images and all(client.get(f"/swagger-ui/{name}").status_code == 200 for name in set(images))
+    check_error(client.get("/swagger-ui/images/nope.svg"), 404, "not_found")
+    check_error(client.get("/swagger-ui/index.html"), 404, "not_found")  # the package's page has inline script
+
+
+def test_cores_count_what_joblib_counts_within_the_affinity():
+    import os
+
+    from joblib import cpu_count
+
+    assert 1 <= cores() == cpu_count() <= len(os.sched_getaffinity(0))

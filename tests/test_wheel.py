@@ -80,7 +80,7 @@ def _wait_ready(base: str, server: subprocess.Popen, log: Path) -> None:
         try:
             if requests.get(f"{base}/api/health", timeout=30).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or gunicorn (qa serve's default) listening while its workers load the model
         time.sleep(0.25)
     raise AssertionError(f"qa serve did not become ready:\n{log.read_text()}")

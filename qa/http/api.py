@@ -12,8 +12,7 @@ from werkzeug.exceptions import Unauthorized
 
 from qa.errors import InvalidRequest
 from qa.http.context import service
-from qa.http.metrics import CONTENT_TYPE
-from qa.http.observe import limit_client, metrics
+from qa.http.observe import metrics
 from qa.http.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -34,8 +33,7 @@ def json_body() -> dict:
 
 @bp.post("/ask")
 def ask():
-    """Answer one question with cited quotes, or decline."""
-    limit_client()
+    """Answer one question with cited quotes, or decline (limited per client: qa.http.limiting)."""
     body = json_body()
     if "question" not in body:
         raise InvalidRequest("question is required")
@@ -44,9 +42,15 @@ def ask():
     return answer.to_dict()
 
 
+@bp.get("/live")
+def live():
+    """Liveness: the process answers; it touches neither the model nor the index (readiness is /api/health)."""
+    return {"status": "alive"}
+
+
 @bp.get("/health")
 def health():
-    """Whether the index is loaded, and what it holds."""
+    """Readiness: whether the index is loaded (503 until it is), and what it holds."""
     info = service().info()
     return {
         "status": "ok",
@@ -86,7 +90,8 @@ def reindex():
 @bp.get("/metrics")
 def metrics_text():
     """Request counts, answers and declines, latency and the index version, in the Prometheus text format."""
-    return Response(metrics().render(), content_type=CONTENT_TYPE)
+    body, content_type = metrics().render()
+    return Response(body, content_type=content_type)
 
 
 @bp.get("/openapi.json")

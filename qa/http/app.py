@@ -7,11 +7,13 @@ from importlib.resources import files
 from pathlib import Path
 
 from flask import Flask
+from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from qa.config import Settings
 from qa.errors import QAError, TooLarge
-from qa.http import api, observe, pages
+from qa.http import api, docs, limiting, observe, pages
 from qa.service import QAService
 
 # The repository's web/ folder, shipped in the wheel as the package qa.web (pyproject.toml's package-dir).
@@ -32,8 +34,9 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app; config may hold QA_SERVICE or QA_SETTINGS, and overrides of what the settings give
-    (ADMIN_TOKEN, EXAMPLES, RATE_LIMIT, LOG_QUESTIONS), ENCODE_SLOTS and WARM_UP."""
+    """Build the app; config may hold QA_SERVICE or QA_SETTINGS, overrides of what the settings give (ADMIN_TOKEN,
+    EXAMPLES, RATE_LIMIT, RATE_LIMIT_STORAGE, RATE_LIMIT_EXEMPT, TRUSTED_PROXIES, LOG_QUESTIONS), ENCODE_SLOTS
+    and WARM_UP."""
     config = config or {}
     qa_service = config.get("QA_SERVICE") or QAService(
         config.get("QA_SETTINGS") or Settings.from_env(), encode_slots=config.get("ENCODE_SLOTS")
@@ -46,6 +49,9 @@ def create_app(config: dict | None = None) -> Flask:
         EXAMPLES=settings.examples,
         WARM_UP=True,
         RATE_LIMIT=settings.rate_limit,
+        RATE_LIMIT_STORAGE=settings.rate_limit_storage,
+        RATE_LIMIT_EXEMPT=settings.rate_limit_exempt,
+        TRUSTED_PROXIES=settings.trusted_proxies,
         LOG_QUESTIONS=settings.log_questions,
     )
     app.config.update(config)
@@ -53,9 +59,18 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.merge_slashes = False  # "//" would redirect with an HTML body; here it is simply not found
     app.extensions["qa"] = qa_service
 
+    proxies = int(app.config["TRUSTED_PROXIES"] or 0)
+    if proxies > 0:
+        # Only then are X-Forwarded-* believed, and only the last `proxies` hops of each: the ones our proxies
+        # added. Without a proxy a client could otherwise pick its own address (and rate-limit bucket).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+
     observe.install(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(docs.bp)
     app.register_blueprint(pages.bp)
+    limiting.install(app)
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(RequestEntityTooLarge, _body_too_large)
     app.register_error_handler(QAError, _qa_error)
@@ -71,10 +86,14 @@ def _error(status: int, code: str, message: str, headers: dict | None = None):
     return {"error": {"code": code, "message": message}}, status, headers or {}
 
 
-def _http_error(exc: HTTPException):
+def _http_error(exc: HTTPException, extra: dict | None = None):
     code = (exc.name or "error").lower().replace(" ", "_")
     headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}  # keeps Allow, WWW-Authenticate
-    return _error(exc.code or 500, code, exc.description or exc.name, headers)
+    return _error(exc.code or 500, code, exc.description or exc.name, {**headers, **(extra or {})})
+
+
+def _rate_limited(exc: RateLimitExceeded):
+    return _http_error(exc, {"Retry-After": str(limiting.retry_after(exc))})
 
 
 def _body_too_large(exc: RequestEntityTooLarge):

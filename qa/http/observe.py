@@ -1,4 +1,4 @@
-"""Structured request logs and metrics for every request, and the per-client limit on /api/ask."""
+"""Structured request logs and metrics for every request."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import sys
 import time
 
 from flask import Flask, current_app, g, request
-from werkzeug.exceptions import HTTPException, TooManyRequests
+from werkzeug.exceptions import HTTPException
 
-from qa.http.limits import RateLimiter
 from qa.http.metrics import Metrics
 
 access_log = logging.getLogger("qa.access")
@@ -29,13 +28,11 @@ def configure_logging() -> None:
 
 
 def install(app: Flask) -> None:
-    """Time, log and count every request of app; limit /api/ask per client when RATE_LIMIT is above 0."""
+    """Time, log and count every request of app."""
     service = app.extensions["qa"]
     app.extensions["qa.http.metrics"] = Metrics(service.loaded_version)
     if service.batcher is not None:  # a served worker: the questions that wait for its model are batched
         service.batcher.on_batch = app.extensions["qa.http.metrics"].encoded
-    per_minute = int(app.config["RATE_LIMIT"] or 0)
-    app.extensions["qa.limiter"] = RateLimiter(per_minute) if per_minute > 0 else None
     app.before_request(_start)
     app.after_request(_finish)
 
@@ -43,16 +40,6 @@ def install(app: Flask) -> None:
 def metrics() -> Metrics:
     """The Metrics of the current app."""
     return current_app.extensions["qa.http.metrics"]
-
-
-def limit_client() -> None:
-    """Raise 429 with Retry-After when this client has used up its requests."""
-    limiter: RateLimiter | None = current_app.extensions["qa.limiter"]
-    if limiter is None:
-        return
-    wait = limiter.check(request.remote_addr or "unknown")
-    if wait:
-        raise TooManyRequests(f"too many questions from this address; try again in {wait} s", retry_after=wait)
 
 
 def _start() -> None:

@@ -89,6 +89,7 @@ SCHEMAS = {
             "citations": {"type": "array", "items": _ref("Citation")},
         }
     ),
+    "Live": _obj({"status": {"const": "alive"}}),
     "Health": _obj(
         {
             "status": {"const": "ok"},
@@ -126,9 +127,15 @@ PATHS = {
             "responses": {"200": _json(_ref("Answer"), "The answer"), **_errors(400, 413, 415, 429, 503)},
         }
     },
+    "/api/live": {
+        "get": {
+            "summary": "Liveness: the process answers (never touches the index; use it to decide on restarts)",
+            "responses": {"200": _json(_ref("Live"), "The process is alive")},
+        }
+    },
     "/api/health": {
         "get": {
-            "summary": "What the loaded index holds",
+            "summary": "Readiness: what the loaded index holds; 503 until an index is there",
             "responses": {"200": _json(_ref("Health"), "The server is ready"), **_errors(503)},
         }
     },
@@ -160,6 +167,12 @@ PATHS = {
         "get": {
             "summary": "This document",
             "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
+        }
+    },
+    "/api/docs": {
+        "get": {
+            "summary": "This document as a browsable page (Swagger UI, served locally)",
+            "responses": {"200": {"description": "HTML page", "content": {"text/html": {}}}},
         }
     },
 }

@@ -1,4 +1,4 @@
-"""Running the app: Werkzeug's server for development, gunicorn with worker processes for production."""
+"""Running the app: gunicorn with worker processes by default, Werkzeug's reloading server for development."""
 
 from __future__ import annotations
 
@@ -7,27 +7,42 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
+from werkzeug.serving import is_running_from_reloader, run_simple
 
 from qa.config import Settings
 from qa.errors import QAError
 from qa.http.app import create_app
-from qa.http.metrics import enable_multiprocess, worker_exited
+from qa.http.metrics import MULTIPROC_ENV, enable_multiprocess, worker_exited
 from qa.http.observe import configure_logging
-from qa.http.threads import encode_slots, limit_threads, worker_threads
+from qa.http.threads import cores, encode_slots, limit_threads, worker_threads
 from qa.service import QAService
 
 # Request threads per gunicorn worker: one encodes while others parse, answer or reindex.
 WORKER_THREADS = 4
 
 
+def default_workers() -> int:
+    """Worker processes when none are asked for: one per core (docs/PERFORMANCE.md measured workers = cores)."""
+    return cores()
+
+
+def _not_served(environ, start_response):  # pragma: no cover - the reloader's watcher never serves
+    raise RuntimeError("the reloader's watching process does not serve requests")
+
+
 def run_development(service: QAService, host: str, port: int) -> None:
-    """One process, one thread per request, sharing the model and index of `service`."""
+    """Werkzeug's server, one thread per request, restarted when a source file changes (for development)."""
     configure_logging()
-    create_app({"QA_SERVICE": service}).run(host=host, port=port, threaded=True, use_reloader=False)
+    # The first process only watches files and restarts the second, which serves: only that one loads the model.
+    app = create_app({"QA_SERVICE": service}) if is_running_from_reloader() else _not_served
+    # Installed packages (torch has thousands of files) are not watched: polling them would cost a core.
+    installed = {f"{sysconfig.get_path('purelib')}/*", f"{sysconfig.get_path('platlib')}/*"}
+    run_simple(host, port, app, use_reloader=True, threaded=True, exclude_patterns=installed)
 
 
 class _Gunicorn(BaseApplication):
@@ -53,12 +68,15 @@ class _Gunicorn(BaseApplication):
 def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
     """`workers` processes with a few threads each, so a reindex in one thread never blocks answers."""
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    # The workers count requests into files here, so /api/metrics from any worker sums them all.
-    folder = Path(tempfile.mkdtemp(prefix="qa-metrics-"))
+    # The workers count requests into files here, so /api/metrics from any worker sums them all. An operator's
+    # PROMETHEUS_MULTIPROC_DIR is used as it is; else a temporary folder, removed by the arbiter at exit.
+    given = os.environ.get(MULTIPROC_ENV)
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="qa-metrics-"))
     enable_multiprocess(folder)
-    parent = os.getpid()
-    # Forked workers inherit atexit hooks: only the arbiter removes the folder.
-    atexit.register(lambda: os.getpid() == parent and shutil.rmtree(folder, ignore_errors=True))
+    if not given:
+        parent = os.getpid()
+        # Forked workers inherit atexit hooks: only the arbiter removes the folder.
+        atexit.register(lambda: os.getpid() == parent and shutil.rmtree(folder, ignore_errors=True))
     options = {
         "bind": bind,
         "workers": workers,
@@ -75,6 +93,11 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None
         "limit_request_fields": 50,
         "limit_request_field_size": 8190,
         "errorlog": "-",
+        # No gunicorn access log: qa logs one JSON line per request itself (qa.http.observe).
+        "accesslog": None,
+        # The scheme comes from X-Forwarded-Proto only through QA_TRUSTED_PROXIES (ProxyFix), never from
+        # gunicorn's own trust of loopback peers.
+        "secure_scheme_headers": {},
         "proc_name": "qa",
         "child_exit": lambda _arbiter, worker: worker_exited(worker.pid),
     }

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
-
 
 def cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+    """CPU cores this process may use: those it may run on, fewer under a cgroup CPU quota (a container's)."""
+    # joblib (loky) reads the affinity and the cgroup v1/v2 quota; sched_getaffinity alone sees every core of
+    # the host in a container limited to two, and workers and threads would then oversubscribe.
+    from joblib import cpu_count
+
+    return max(1, cpu_count())
 
 
 def threads_per_process(processes: int, available: int | None = None) -> int:

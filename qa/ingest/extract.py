@@ -6,6 +6,7 @@ import io
 from html.parser import HTMLParser
 
 from qa.errors import CorpusError
+from qa.ingest.article import article_blocks, join_blocks
 
 _SKIP = {
     "script",
@@ -146,7 +147,22 @@ def _main_content(html: str) -> str:
 
 
 def extract_html(html: str) -> tuple[str, list[tuple[int, int]]]:
-    """Readable text of an HTML page, one block per paragraph, with the spans of its headings."""
+    """The main content of an HTML page, one block per paragraph, with the spans of its headings.
+
+    trafilatura finds the article (qa.ingest.article); a page where it finds none is read by the tag-based
+    extractor below, so a bare fragment of HTML is still indexed.
+    """
+    try:
+        blocks = article_blocks(html)
+    except Exception:  # lxml and trafilatura raise many types on broken markup; the tag parser copes
+        blocks = []
+    if blocks:
+        return join_blocks(blocks)
+    return extract_html_tags(html)
+
+
+def extract_html_tags(html: str) -> tuple[str, list[tuple[int, int]]]:
+    """Readable text of an HTML page's <main> or <article> (else all of it) by its tags, with heading spans."""
     parser = _Extractor()
     try:
         parser.feed(_main_content(html))
