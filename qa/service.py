@@ -16,6 +16,7 @@ from qa.index.embedder import Embedder, SentenceTransformerEmbedder
 from qa.index.format import MANIFEST, Manifest
 from qa.index.key import index_key, key_difference, model_identity
 from qa.index.store import REBUILD_HINT
+from qa.search.filter import allowed_passages, validate_doc_ids
 from qa.search.params import (
     DEFAULT_ANSWER,
     DEFAULT_RETRIEVAL,
@@ -248,10 +249,21 @@ class QAService:
         return mode
 
     def _retrieve(
-        self, loaded: _Loaded, text: str, history: list[str], k: int, mode: str | None, need_vector: bool
+        self,
+        loaded: _Loaded,
+        text: str,
+        history: list[str],
+        k: int,
+        mode: str | None,
+        need_vector: bool,
+        doc_ids: list[str] | None = None,
     ) -> tuple[str, np.ndarray | None, list[str], list[Hit]]:
-        """The search query for a question in its conversation, its vector and terms, and the k best passages."""
+        """The search query for a question in its conversation, its vector and terms, and the k best passages
+        (of the documents doc_ids names, when given)."""
         mode = self._mode(mode)
+        allowed = None
+        if doc_ids is not None:
+            allowed = allowed_passages(loaded.retriever, doc_ids)
         search_query = resolve(text, history)
         vector = None
         if need_vector or mode != "bm25":
@@ -260,16 +272,28 @@ class QAService:
             else:
                 vector = self.embedder.encode([search_query])[0]
         query_terms = loaded.retriever.query_terms(search_query)
-        return search_query, vector, query_terms, loaded.retriever.search(vector, query_terms, k=k, mode=mode)
+        hits = loaded.retriever.search(vector, query_terms, k=k, mode=mode, allowed=allowed)
+        return search_query, vector, query_terms, hits
 
-    def ask(self, question: str, history: list[str] | None = None, k: int = 3, mode: str | None = None) -> Answer:
-        """Answer a question with verbatim quotes and citations, or decline."""
+    def ask(
+        self,
+        question: str,
+        history: list[str] | None = None,
+        k: int = 3,
+        mode: str | None = None,
+        doc_ids: list[str] | None = None,
+    ) -> Answer:
+        """Answer a question with verbatim quotes and citations, or decline; from the documents doc_ids names
+        (doc_ids or folder prefixes) when given."""
         question = validate_question(question)
         history = validate_history(history)
         k = validate_k(k, MAX_QUOTES)
+        doc_ids = validate_doc_ids(doc_ids)
         loaded = self.load()
         # The answer step scores sentences against the query vector, so it is needed in every mode.
-        search_query, vector, query_terms, hits = self._retrieve(loaded, question, history, max(10, k), mode, True)
+        search_query, vector, query_terms, hits = self._retrieve(
+            loaded, question, history, max(10, k), mode, True, doc_ids
+        )
         answer = loaded.answerer.answer(question, search_query, vector, query_terms, hits, k)
         retriever = loaded.retriever
         for c in answer.citations:
@@ -279,13 +303,20 @@ class QAService:
         return answer
 
     def search(
-        self, query: str, k: int = 10, history: list[str] | None = None, mode: str | None = None
+        self,
+        query: str,
+        k: int = 10,
+        history: list[str] | None = None,
+        mode: str | None = None,
+        doc_ids: list[str] | None = None,
     ) -> tuple[str, list[SearchResult]]:
-        """The search query used and the k best passages (no declining)."""
+        """The search query used and the k best passages (no declining), of the documents doc_ids names if given."""
         query = validate_question(query)
         k = validate_k(k, MAX_PASSAGES)
+        doc_ids = validate_doc_ids(doc_ids)
         loaded = self.load()
-        search_query, _, _, hits = self._retrieve(loaded, query, validate_history(history), k, mode, False)
+        history = validate_history(history)
+        search_query, _, _, hits = self._retrieve(loaded, query, history, k, mode, False, doc_ids)
         r = loaded.retriever
         return search_query, [
             SearchResult(

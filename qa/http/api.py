@@ -39,7 +39,7 @@ def ask():
     body = json_body()
     if "question" not in body:
         raise InvalidRequest("question is required")
-    answer = service().ask(body["question"], body.get("history"), k=body.get("k", 3))
+    answer = service().ask(body["question"], body.get("history"), k=body.get("k", 3), doc_ids=body.get("doc_ids"))
     metrics().answered(answer.abstained)
     return answer.to_dict()
 
