@@ -315,6 +315,28 @@ def serve(service: QAService, host: str, port: int, workers: int | None) -> None
     server.run_gunicorn(service.settings, host, port, workers)
 
 
+@cli.group(context_settings=CONTEXT)
+def feedback() -> None:
+    """Feedback people gave on answers in the chat (helpful / not helpful)."""
+
+
+@feedback.command("export", context_settings=CONTEXT)
+@click.option("--verdict", type=click.Choice(["helpful", "not-helpful"]), help="Only feedback with this verdict.")
+@common
+def feedback_export(service: QAService, verdict: str | None) -> None:
+    """Print the feedback as JSON lines of `qa eval` questions (fill in "answers", then run qa eval on them).
+
+    \b
+    Example:
+      qa feedback export --verdict not-helpful > complaints.jsonl
+    """
+    from qa.feedback import FeedbackStore, feedback_path
+
+    store = FeedbackStore(feedback_path(service.settings))
+    for item in store.export(verdict.replace("-", "_") if verdict else None):
+        click.echo(json.dumps(item, ensure_ascii=False))
+
+
 def main() -> None:
     """Entry point of the `qa` console script."""
     cli(prog_name="qa")

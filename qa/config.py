@@ -76,10 +76,11 @@ REGISTRY: tuple[Setting, ...] = (
     Setting("lock_timeout", float, "seconds a build waits for another build's lock"),
     Setting("threads", _optional_int, "torch/FAISS threads per gunicorn worker; unset: cores / workers"),
     Setting("encode_slots", _optional_int, "encodes a gunicorn worker runs at once; 0 turns limit and batching off"),
-    Setting("admin_token", _optional_str, "token for POST /api/reindex; unset: reindexing over HTTP is off"),
+    Setting("admin_token", _optional_str, "token of the admin endpoints (reindex, uploads, jobs); unset: they are off"),
     Setting("examples", _examples, "example questions on the empty chat, separated by |"),
     Setting("rate_limit", int, "questions a minute per client address on /api/ask; 0 turns it off"),
     Setting("log_questions", truthy, "question text in the request log"),
+    Setting("feedback_db", _optional_str, "feedback database file; unset: <index folder>.feedback.sqlite3 beside it"),
 )
 
 
@@ -101,6 +102,7 @@ class Settings:
     examples: tuple[str, ...] = DEFAULT_EXAMPLES
     rate_limit: int = 60
     log_questions: bool = False
+    feedback_db: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

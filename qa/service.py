@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -214,8 +214,9 @@ class QAService:
             return None, ()
         raise IndexUnusable(f"the index at {self.settings.index_dir} kept changing while it was read; try again")
 
-    def build(self, rebuild: bool = False, progress: bool = False, on_wait=None) -> BuildReport:
-        """Bring the index up to date with the corpus folder (incremental unless rebuild)."""
+    def build(self, rebuild: bool = False, progress: bool = False, on_wait=None, on_progress=None) -> BuildReport:
+        """Bring the index up to date with the corpus folder (incremental unless rebuild); on_progress: see
+        build_index."""
         return build_index(
             self.settings,
             lambda: self.embedder,
@@ -223,14 +224,8 @@ class QAService:
             progress=progress,
             on_wait=on_wait,
             model=self.model_identity(),
+            on_progress=on_progress,
         )
-
-    def reindex(self) -> BuildReport:
-        """Update the index from the corpus folder beside live requests, then answer from it at once."""
-        # A build already running (here or a `qa build`) is reported as BuildLocked rather than waited for.
-        report = QAService(replace(self.settings, lock_timeout=0.0), self.embedder).build()
-        self.load()
-        return report
 
     def ensure_index(self, progress: bool = False) -> BuildReport | None:
         """Build the index if there is none yet."""
@@ -337,6 +332,34 @@ class QAService:
             return None
         doc = retriever.document(i)
         return {"doc_id": doc.doc_id, "title": doc.title, "text": doc.text}
+
+    def collection(self) -> dict:
+        """Every indexed document (doc_id, title, format, bytes, chars, passages, sha256, indexed_at) and the
+        files that could not be read, with why."""
+        retriever = self.load().retriever
+        manifest = retriever.data.manifest
+        corpus = Path(self.settings.corpus_dir)
+        documents = []
+        for doc in retriever.data.documents:
+            entry = manifest.documents[doc.doc_id]
+            try:
+                size = (corpus / doc.doc_id).stat().st_size  # doc_id is a path the build listed in the corpus
+            except OSError:
+                size = None  # removed from the folder since the build
+            documents.append(
+                {
+                    "doc_id": doc.doc_id,
+                    "title": doc.title,
+                    "format": doc.format,
+                    "bytes": size,
+                    "chars": len(doc.text),
+                    "passages": entry["passages"],
+                    "sha256": doc.sha256,
+                    "indexed_at": entry.get("indexed_at", manifest.built_at),
+                }
+            )
+        unreadable = [{"path": d, "message": v["problem"]} for d, v in sorted(manifest.unreadable.items())]
+        return {"index_version": manifest.index_version, "documents": documents, "unreadable": unreadable}
 
     def info(self) -> dict:
         """What the index holds."""

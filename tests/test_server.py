@@ -97,12 +97,12 @@ def test_a_reindex_while_questions_are_asked_loses_no_request(site, base):
     for t in askers:
         t.start()
     write_files(corpus, {"comets.txt": COMETS})
-    response = requests.post(f"{base}/api/reindex", headers=AUTH, timeout=600)
+    response = requests.post(f"{base}/api/reindex?wait=true", headers=AUTH, timeout=600)
     stop.set()
     for t in askers:
         t.join()
     assert response.status_code == 200, response.text
-    report = response.json()
+    report = response.json()["job"]["result"]
     assert report["added"] == 1 and report["index_version"] != old
     assert results and {status for status, _ in results} == {200}
     assert {version for _, version in results} <= {old, report["index_version"]}

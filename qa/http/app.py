@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntit
 
 from qa.config import Settings
 from qa.errors import QAError, TooLarge
-from qa.http import api, observe, pages
+from qa.http import api, documents, feedback, jobs, observe, pages
 from qa.service import QAService
 
 # The repository's web/ folder, shipped in the wheel as the package qa.web (pyproject.toml's package-dir).
@@ -55,6 +55,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     observe.install(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(jobs.bp)
+    app.register_blueprint(documents.bp)
+    app.register_blueprint(feedback.bp)
     app.register_blueprint(pages.bp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(RequestEntityTooLarge, _body_too_large)

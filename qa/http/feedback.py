@@ -1,0 +1,50 @@
+"""The feedback blueprint: helpful / not helpful on answers, stored, counted, and exported for `qa eval`."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, current_app, request
+from prometheus_client import Counter
+
+from qa.feedback import VERDICTS, FeedbackStore, feedback_path, parse_feedback
+from qa.http.admin import require_admin
+from qa.http.api import json_body
+from qa.http.observe import limit_client
+
+bp = Blueprint("feedback", __name__, url_prefix="/api")
+NDJSON = "application/x-ndjson"
+
+
+@bp.record_once
+def _setup(state) -> None:
+    app = state.app
+    app.extensions["qa.feedback"] = FeedbackStore(feedback_path(app.extensions["qa"].settings))
+    # Registered with the app's metrics, so /api/metrics shows it (summed over workers like the others).
+    counter = Counter("qa_feedback", "Feedback on answers by verdict", ["verdict"], registry=_registry(app))
+    for verdict in VERDICTS:
+        counter.labels(verdict)
+    app.extensions["qa.feedback.counter"] = counter
+
+
+def _registry(app):
+    return app.extensions["qa.http.metrics"].registry
+
+
+@bp.post("/feedback")
+def give():
+    """Store a verdict (and an optional comment) on an answer /api/ask gave."""
+    limit_client()
+    feedback = parse_feedback(json_body())
+    feedback_id = current_app.extensions["qa.feedback"].add(feedback)
+    current_app.extensions["qa.feedback.counter"].labels(feedback.verdict).inc()
+    return {"id": feedback_id, "verdict": feedback.verdict}, 201
+
+
+@bp.get("/feedback")
+def export():
+    """Every feedback (?verdict=helpful|not_helpful: of one verdict) as JSON lines of `qa eval` questions."""
+    require_admin()
+    rows = current_app.extensions["qa.feedback"].export(request.args.get("verdict") or None)
+    lines = [json.dumps(item, ensure_ascii=False) + "\n" for item in rows]
+    return Response("".join(lines), content_type=NDJSON)
