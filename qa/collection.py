@@ -30,11 +30,12 @@ def safe_name(raw: object) -> str:
         raise UploadRejected(f"{raw!r}: a file name without folders, please (uploads go to the corpus folder)")
     if raw.startswith("."):
         raise UploadRejected(f"{raw!r}: hidden files are not indexed")
-    name = secure_filename(raw)  # ASCII letters, digits, '-', '_' and '.'; spaces become '_'
-    suffix = PurePosixPath(name).suffix.lower()
-    if suffix not in FORMATS or PurePosixPath(raw).suffix.lower() != suffix:
+    suffix = PurePosixPath(raw).suffix.lower()
+    if suffix not in FORMATS:
         raise UnsupportedType(f"{raw!r}: qa reads {', '.join(sorted(FORMATS))} files")
-    if not PurePosixPath(name).stem or name.startswith(".") or len(name) > MAX_NAME_CHARS:
+    name = secure_filename(raw)  # ASCII letters, digits, '-', '_' and '.'; spaces become '_'
+    safe = PurePosixPath(name)
+    if safe.suffix.lower() != suffix or not safe.stem or name.startswith(".") or len(name) > MAX_NAME_CHARS:
         raise UploadRejected(f"{raw!r}: not a usable file name (at most {MAX_NAME_CHARS} characters)")
     return name
 
