@@ -60,12 +60,30 @@ def _citations(raw: object) -> list[dict]:
         raise InvalidRequest(f"answer.citations must be a list of at most {MAX_QUOTES} citations")
     out = []
     for c in raw:
-        if not isinstance(c, dict) or not all(isinstance(c.get(f), t) for f, t in CITATION_FIELDS.items()):
+        if not isinstance(c, dict) or not all(_is(c.get(f), t) for f, t in CITATION_FIELDS.items()):
             raise InvalidRequest(f"each citation needs {', '.join(CITATION_FIELDS)} as /api/ask gives them")
-        if len(c["quote"]) > MAX_QUOTE_CHARS:
-            raise TooLarge(f"a quote is longer than {MAX_QUOTE_CHARS} characters")
-        out.append({f: c[f] for f in CITATION_FIELDS})
+        if len(c["quote"]) > MAX_QUOTE_CHARS or len(c["title"]) > MAX_QUOTE_CHARS or len(c["doc_id"]) > MAX_QUOTE_CHARS:
+            raise TooLarge(f"a citation field is longer than {MAX_QUOTE_CHARS} characters")
+        out.append({f: t(c[f]) for f, t in CITATION_FIELDS.items()})
     return out
+
+
+def _is(value: object, kind: type) -> bool:
+    """Whether value is of kind; for int, JSON Schema's integer: 3.0 is one."""
+    if kind is int:
+        return isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
+    return isinstance(value, kind)
+
+
+def _clean(value):
+    """Strings that SQLite and a UTF-8 export can hold: a lone surrogate (valid in JSON text) becomes '?'."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    return value
 
 
 def parse_feedback(body: dict) -> Feedback:
@@ -88,14 +106,14 @@ def parse_feedback(body: dict) -> Feedback:
         raise TooLarge(f"an answer field is longer than {MAX_QUOTE_CHARS} characters")
     return Feedback(
         verdict,
-        (comment or "").strip() or None,
-        validate_question(body["question"]),
-        validate_history(body.get("history")),
-        search_query,
+        _clean((comment or "").strip() or None),
+        _clean(validate_question(body["question"])),
+        _clean(validate_history(body.get("history"))),
+        _clean(search_query),
         answer.get("abstained") is True,
-        text,
-        _citations(answer.get("citations", [])),
-        version,
+        _clean(text),
+        _clean(_citations(answer.get("citations", []))),
+        _clean(version),
     )
 
 

@@ -150,3 +150,10 @@ def test_writers_in_many_threads_lose_nothing(tmp_path, client):
 def test_qa_feedback_db_names_another_file(tmp_path, name):
     settings = web_service(tmp_path, build=False).settings.updated(feedback_db=str(tmp_path / name))
     assert feedback_path(settings) == tmp_path / name
+
+
+def test_odd_but_valid_json_is_stored_and_exported(client):
+    answer = answer_of(client)
+    odd = {**answer, "citations": [{**c, "start": float(c["start"])} for c in answer["citations"]]}
+    assert give(client, odd, comment="lone \ud800 surrogate").status_code == 201
+    assert export(client)[0]["comment"] == "lone ? surrogate"

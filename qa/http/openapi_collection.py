@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from qa.feedback import MAX_COMMENT_CHARS, VERDICTS
+from qa.feedback import MAX_COMMENT_CHARS, MAX_QUOTE_CHARS, VERDICTS
+from qa.search.params import MAX_QUOTES
 from qa.service import MAX_QUESTION_CHARS
+
+# The pattern of a question that is not blank (qa.http.openapi.NOT_BLANK; that module imports this one).
+NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
 def _obj(properties: dict, required: list[str] | None = None) -> dict:
@@ -42,6 +46,13 @@ def _errors(*statuses: int) -> dict:
     return out
 
 
+TEXT = {"type": "string", "maxLength": MAX_QUOTE_CHARS}
+ANSWER_LIMITS = {
+    "answer": TEXT,
+    "search_query": TEXT,
+    "index_version": TEXT,
+    "citations": {"type": "array", "maxItems": MAX_QUOTES, "items": {"properties": {"quote": TEXT}}},
+}
 NULLABLE_INT = {"type": ["integer", "null"]}
 WAIT = {
     "name": "wait",
@@ -116,9 +127,12 @@ SCHEMAS = {
     "FeedbackRequest": {
         "type": "object",
         "properties": {
-            "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_CHARS},
+            "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_CHARS, "pattern": NOT_BLANK},
             "history": {"type": ["array", "null"], "items": {"type": "string", "maxLength": MAX_QUESTION_CHARS}},
-            "answer": dict(_ref("Answer"), description="The answer as /api/ask gave it."),
+            "answer": {
+                "allOf": [_ref("Answer"), {"properties": ANSWER_LIMITS}],
+                "description": "The answer as /api/ask gave it.",
+            },
             "verdict": {"enum": list(VERDICTS)},
             "comment": {"type": ["string", "null"], "maxLength": MAX_COMMENT_CHARS},
         },
