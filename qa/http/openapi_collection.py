@@ -142,18 +142,24 @@ SCHEMAS = {
 }
 
 ADMIN = [{"adminToken": []}]
+
+
+def _starts_a_job(summary: str, schema: str, meanings: tuple[str, str], errors: tuple, **more) -> dict:
+    """An admin operation answered 202 with its job (or with wait=true, 200 once the job is done)."""
+    started, finished = meanings
+    responses = {"202": _json(_ref(schema), started, LOCATION), "200": _json(_ref(schema), finished)}
+    operation = {"summary": summary, "security": ADMIN, "parameters": [WAIT], **more}
+    return operation | {"responses": {**responses, **_errors(*errors)}}
+
+
 PATHS = {
     "/api/reindex": {
-        "post": {
-            "summary": "Start (or join the queued) job that updates the index from the corpus folder",
-            "security": ADMIN,
-            "parameters": [WAIT],
-            "responses": {
-                "202": _json(_ref("JobStarted"), "The job, started or joined", LOCATION),
-                "200": _json(_ref("JobStarted"), "With wait=true: the finished job and its report"),
-                **_errors(401, 403, 409, 500, 503),
-            },
-        }
+        "post": _starts_a_job(
+            "Start (or join the queued) job that updates the index from the corpus folder",
+            "JobStarted",
+            ("The job, started or joined", "With wait=true: the finished job and its report"),
+            (401, 403, 409, 500, 503),
+        )
     },
     "/api/jobs/{job_id}": {
         "get": {
@@ -168,11 +174,12 @@ PATHS = {
             "summary": "Every indexed document, and the files that could not be read",
             "responses": {"200": _json(_ref("Collection"), "The collection"), **_errors(503)},
         },
-        "post": {
-            "summary": "Upload a .txt, .md, .html/.htm or .pdf file into the corpus folder and index it as a job",
-            "security": ADMIN,
-            "parameters": [WAIT],
-            "requestBody": {
+        "post": _starts_a_job(
+            "Upload a .txt, .md, .html/.htm or .pdf file into the corpus folder and index it as a job",
+            "Upload",
+            ("Written; the job indexing it", "With wait=true: written and indexed"),
+            (400, 401, 403, 409, 413, 415, 500, 503),
+            requestBody={
                 "required": True,
                 "content": {
                     "multipart/form-data": {
@@ -187,24 +194,16 @@ PATHS = {
                     }
                 },
             },
-            "responses": {
-                "202": _json(_ref("Upload"), "Written; the job indexing it", LOCATION),
-                "200": _json(_ref("Upload"), "With wait=true: written and indexed"),
-                **_errors(400, 401, 403, 409, 413, 415, 500, 503),
-            },
-        },
+        ),
     },
     "/api/documents/{doc_id}": {
-        "delete": {
-            "summary": "Remove a file from the corpus folder and, as a job, from the index",
-            "security": ADMIN,
-            "parameters": [DOC_ID, WAIT],
-            "responses": {
-                "202": _json(_ref("Deletion"), "Removed; the job updating the index", LOCATION),
-                "200": _json(_ref("Deletion"), "With wait=true: removed from the index too"),
-                **_errors(401, 403, 404, 409, 500, 503),
-            },
-        }
+        "delete": _starts_a_job(
+            "Remove a file from the corpus folder and, as a job, from the index",
+            "Deletion",
+            ("Removed; the job updating the index", "With wait=true: removed from the index too"),
+            (401, 403, 404, 409, 500, 503),
+            parameters=[DOC_ID, WAIT],
+        )
     },
     "/api/feedback": {
         "post": {

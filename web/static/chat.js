@@ -10,14 +10,8 @@
   const send = document.getElementById("send");
   const busy = document.getElementById("busy");
   const newChat = document.getElementById("new-chat");
+  const el = window.qaEl; // web/static/dom.js
   let history = []; // earlier user turns, sent with follow-ups
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
 
   function sourceUrl(c) {
     const path = c.doc_id.split("/").map(encodeURIComponent).join("/");

@@ -20,14 +20,8 @@
   const status = document.getElementById("job-status");
   const checked = new Set(); // doc_ids the conversation is restricted to
 
+  const el = window.qaEl; // web/static/dom.js
   const token = () => sessionStorage.getItem(TOKEN_KEY) || "";
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
 
   function sourceUrl(docId) {
     return `/source/${docId.split("/").map(encodeURIComponent).join("/")}`;
