@@ -295,7 +295,7 @@ def info(service: QAService, as_json: bool) -> None:
 def serve(service: QAService, host: str, port: int, workers: int | None) -> None:
     """Serve the chat page at / and the JSON API under /api/, building the index first if there is none.
 
-    POST /api/reindex is enabled only when QA_ADMIN_TOKEN is set.
+    Reindexing, uploads, deletions, jobs and the feedback export over HTTP need QA_ADMIN_TOKEN set.
 
     \b
     Examples:
