@@ -16,6 +16,7 @@ from qa.index.store import read_manifest
 from qa.search.params import MAX_PASSAGES, MAX_QUOTES
 from qa.service import QAService
 
+DOC_HELP = "Only this document, or the documents in this folder (a doc_id prefix such as guides/); repeatable."
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -177,8 +178,11 @@ def _print_answer(answer) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON answer per question.")
 @click.option("-k", default=3, show_default=True, type=click.IntRange(1, MAX_QUOTES), help="Most quotes per answer.")
 @click.option("--mode", type=click.Choice(MODES), help="Retrieval mode [env QA_MODE; default: hybrid]")
+@click.option("--doc", "doc_ids", multiple=True, help=DOC_HELP)
 @common
-def ask(service: QAService, question: str | None, as_json: bool, k: int, mode: str | None) -> None:
+def ask(
+    service: QAService, question: str | None, as_json: bool, k: int, mode: str | None, doc_ids: tuple[str, ...]
+) -> None:
     """Answer QUESTION, or each line of standard input, with cited quotes.
 
     A stdin line is plain text or {"question": ..., "history": [earlier questions]}.
@@ -188,11 +192,12 @@ def ask(service: QAService, question: str | None, as_json: bool, k: int, mode: s
       qa ask "What is hemifacial spasm?"
       qa ask --json -k 1 "Who proposed microvascular decompression?"
       printf 'What is HFS?\\nHow is it treated?\\n' | qa ask
+      qa ask --doc guides/ "How do I reset it?"   # only documents in the folder guides/
     """
     _ready(service)
 
     def one(text: str, history: list[str] | None) -> None:
-        answer = service.ask(text, history, k=k, mode=mode)
+        answer = service.ask(text, history, k=k, mode=mode, doc_ids=list(doc_ids) or None)
         if as_json:
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
@@ -206,8 +211,11 @@ def ask(service: QAService, question: str | None, as_json: bool, k: int, mode: s
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per query.")
 @click.option("-k", default=10, show_default=True, type=click.IntRange(1, MAX_PASSAGES), help="How many passages.")
 @click.option("--mode", type=click.Choice(MODES), help="Retrieval mode [env QA_MODE; default: hybrid]")
+@click.option("--doc", "doc_ids", multiple=True, help=DOC_HELP)
 @common
-def search(service: QAService, query: str | None, as_json: bool, k: int, mode: str | None) -> None:
+def search(
+    service: QAService, query: str | None, as_json: bool, k: int, mode: str | None, doc_ids: tuple[str, ...]
+) -> None:
     """Ranked passages for QUERY (or each stdin line), without declining.
 
     \b
@@ -218,7 +226,7 @@ def search(service: QAService, query: str | None, as_json: bool, k: int, mode: s
     _ready(service)
 
     def one(text: str, history: list[str] | None) -> None:
-        search_query, results = service.search(text, k=k, history=history, mode=mode)
+        search_query, results = service.search(text, k=k, history=history, mode=mode, doc_ids=list(doc_ids) or None)
         if as_json:
             click.echo(json.dumps({"query": search_query, "results": [asdict(r) for r in results]}, ensure_ascii=False))
             return
@@ -289,7 +297,8 @@ def serve(service: QAService, host: str, port: int, workers: int | None, dev: bo
     """Serve the chat page at / and the JSON API under /api/, building the index first if there is none.
 
     By default gunicorn runs one worker process per core; put a TLS-terminating proxy in front for anything
-    public (and set QA_TRUSTED_PROXIES). POST /api/reindex is enabled only when QA_ADMIN_TOKEN is set.
+    public (and set QA_TRUSTED_PROXIES). Reindexing, uploads,
+    deletions, jobs and the feedback export over HTTP need QA_ADMIN_TOKEN set.
 
     \b
     Examples:
@@ -311,6 +320,28 @@ def serve(service: QAService, host: str, port: int, workers: int | None, dev: bo
         server.run_development(service, host, port)
     else:
         server.run_gunicorn(service.settings, host, port, workers or server.default_workers())
+
+
+@cli.group(context_settings=CONTEXT)
+def feedback() -> None:
+    """Feedback people gave on answers in the chat (helpful / not helpful)."""
+
+
+@feedback.command("export", context_settings=CONTEXT)
+@click.option("--verdict", type=click.Choice(["helpful", "not-helpful"]), help="Only feedback with this verdict.")
+@common
+def feedback_export(service: QAService, verdict: str | None) -> None:
+    """Print the feedback as JSON lines of `qa eval` questions (fill in "answers", then run qa eval on them).
+
+    \b
+    Example:
+      qa feedback export --verdict not-helpful > complaints.jsonl
+    """
+    from qa.feedback import FeedbackStore, feedback_path
+
+    store = FeedbackStore(feedback_path(service.settings))
+    for item in store.export(verdict.replace("-", "_") if verdict else None):
+        click.echo(json.dumps(item, ensure_ascii=False))
 
 
 def main() -> None:

@@ -95,13 +95,14 @@ REGISTRY: tuple[Setting, ...] = (
     Setting("lock_timeout", float, "seconds a build waits for another build's lock"),
     Setting("threads", _optional_int, "torch/FAISS threads per gunicorn worker; unset: cores / workers"),
     Setting("encode_slots", _optional_int, "encodes a gunicorn worker runs at once; 0 turns limit and batching off"),
-    Setting("admin_token", _optional_str, "token for POST /api/reindex; unset: reindexing over HTTP is off"),
+    Setting("admin_token", _optional_str, "token of the admin endpoints (reindex, uploads, jobs); unset: they are off"),
     Setting("examples", _examples, "example questions on the empty chat, separated by |"),
     Setting("rate_limit", int, "questions a minute per client address on /api/ask; 0 turns it off"),
     Setting("rate_limit_storage", str, "where limits are counted: memory:// (per worker) or redis://host:port"),
     Setting("rate_limit_exempt", _addresses, "client addresses or networks never limited, comma-separated; none"),
     Setting("trusted_proxies", _non_negative, "proxies in front whose X-Forwarded-For/-Proto/-Host are believed"),
     Setting("log_questions", truthy, "question text in the request log"),
+    Setting("feedback_db", _optional_str, "feedback database file; unset: <index folder>.feedback.sqlite3 beside it"),
 )
 
 
@@ -127,6 +128,7 @@ class Settings:
     rate_limit_exempt: tuple[str, ...] = ("127.0.0.1", "::1")
     trusted_proxies: int = 0
     log_questions: bool = False
+    feedback_db: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -55,3 +55,43 @@ class ModelError(QAError):
 
     code = "model_error"
     status = 503
+
+
+class JobFailed(QAError):
+    """A build job failed; ?wait=true answers with the code and status of the error that stopped it."""
+
+    code = "job_failed"
+    status = 500
+
+    def __init__(self, message: str, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code or self.code
+        self.status = status or self.status
+
+
+class UploadRejected(InvalidRequest):
+    """An uploaded file that cannot become a document: no or an unsafe name, empty, undecodable, unreadable."""
+
+    code = "invalid_upload"
+    status = 400
+
+
+class UnsupportedType(InvalidRequest):
+    """An uploaded file of a type qa does not read."""
+
+    code = "unsupported_type"
+    status = 415
+
+
+class DocumentExists(QAError):
+    """An upload whose name is taken, without replace=true."""
+
+    code = "document_exists"
+    status = 409
+
+
+class LastDocument(QAError):
+    """A deletion that would leave the corpus folder without documents."""
+
+    code = "last_document"
+    status = 409

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from qa.index.embedder import Embedder, SentenceTransformerEmbedder
 from qa.index.format import MANIFEST, Manifest
 from qa.index.key import index_key, key_difference, model_identity
 from qa.index.store import REBUILD_HINT
+from qa.search.filter import allowed_passages, validate_doc_ids
 from qa.search.params import (
     DEFAULT_ANSWER,
     DEFAULT_RETRIEVAL,
@@ -213,8 +214,9 @@ class QAService:
             return None, ()
         raise IndexUnusable(f"the index at {self.settings.index_dir} kept changing while it was read; try again")
 
-    def build(self, rebuild: bool = False, progress: bool = False, on_wait=None) -> BuildReport:
-        """Bring the index up to date with the corpus folder (incremental unless rebuild)."""
+    def build(self, rebuild: bool = False, progress: bool = False, on_wait=None, on_progress=None) -> BuildReport:
+        """Bring the index up to date with the corpus folder (incremental unless rebuild); on_progress: see
+        build_index."""
         return build_index(
             self.settings,
             lambda: self.embedder,
@@ -222,14 +224,8 @@ class QAService:
             progress=progress,
             on_wait=on_wait,
             model=self.model_identity(),
+            on_progress=on_progress,
         )
-
-    def reindex(self) -> BuildReport:
-        """Update the index from the corpus folder beside live requests, then answer from it at once."""
-        # A build already running (here or a `qa build`) is reported as BuildLocked rather than waited for.
-        report = QAService(replace(self.settings, lock_timeout=0.0), self.embedder).build()
-        self.load()
-        return report
 
     def ensure_index(self, progress: bool = False) -> BuildReport | None:
         """Build the index if there is none yet."""
@@ -248,10 +244,21 @@ class QAService:
         return mode
 
     def _retrieve(
-        self, loaded: _Loaded, text: str, history: list[str], k: int, mode: str | None, need_vector: bool
+        self,
+        loaded: _Loaded,
+        text: str,
+        history: list[str],
+        k: int,
+        mode: str | None,
+        need_vector: bool,
+        doc_ids: list[str] | None = None,
     ) -> tuple[str, np.ndarray | None, list[str], list[Hit]]:
-        """The search query for a question in its conversation, its vector and terms, and the k best passages."""
+        """The search query for a question in its conversation, its vector and terms, and the k best passages
+        (of the documents doc_ids names, when given)."""
         mode = self._mode(mode)
+        allowed = None
+        if doc_ids is not None:
+            allowed = allowed_passages(loaded.retriever, doc_ids)
         search_query = resolve(text, history)
         vector = None
         if need_vector or mode != "bm25":
@@ -260,16 +267,28 @@ class QAService:
             else:
                 vector = self.embedder.encode([search_query])[0]
         query_terms = loaded.retriever.query_terms(search_query)
-        return search_query, vector, query_terms, loaded.retriever.search(vector, query_terms, k=k, mode=mode)
+        hits = loaded.retriever.search(vector, query_terms, k=k, mode=mode, allowed=allowed)
+        return search_query, vector, query_terms, hits
 
-    def ask(self, question: str, history: list[str] | None = None, k: int = 3, mode: str | None = None) -> Answer:
-        """Answer a question with verbatim quotes and citations, or decline."""
+    def ask(
+        self,
+        question: str,
+        history: list[str] | None = None,
+        k: int = 3,
+        mode: str | None = None,
+        doc_ids: list[str] | None = None,
+    ) -> Answer:
+        """Answer a question with verbatim quotes and citations, or decline; from the documents doc_ids names
+        (doc_ids or folder prefixes) when given."""
         question = validate_question(question)
         history = validate_history(history)
         k = validate_k(k, MAX_QUOTES)
+        doc_ids = validate_doc_ids(doc_ids)
         loaded = self.load()
         # The answer step scores sentences against the query vector, so it is needed in every mode.
-        search_query, vector, query_terms, hits = self._retrieve(loaded, question, history, max(10, k), mode, True)
+        search_query, vector, query_terms, hits = self._retrieve(
+            loaded, question, history, max(10, k), mode, True, doc_ids
+        )
         answer = loaded.answerer.answer(question, search_query, vector, query_terms, hits, k)
         retriever = loaded.retriever
         for c in answer.citations:
@@ -279,18 +298,28 @@ class QAService:
         return answer
 
     def ranked(
-        self, query: str, k: int, history: list[str] | None = None, mode: str | None = None
+        self,
+        query: str,
+        k: int,
+        history: list[str] | None = None,
+        mode: str | None = None,
+        doc_ids: list[str] | None = None,
     ) -> tuple[str, list[Hit]]:
         """The search query used and the k best passages as retrieval ranks them (benchmarks go past MAX_PASSAGES)."""
-        query = validate_question(query)
-        search_query, _, _, hits = self._retrieve(self.load(), query, validate_history(history), k, mode, False)
+        query, history, doc_ids = validate_question(query), validate_history(history), validate_doc_ids(doc_ids)
+        search_query, _, _, hits = self._retrieve(self.load(), query, history, k, mode, False, doc_ids)
         return search_query, hits
 
     def search(
-        self, query: str, k: int = 10, history: list[str] | None = None, mode: str | None = None
+        self,
+        query: str,
+        k: int = 10,
+        history: list[str] | None = None,
+        mode: str | None = None,
+        doc_ids: list[str] | None = None,
     ) -> tuple[str, list[SearchResult]]:
-        """The search query used and the k best passages (no declining)."""
-        search_query, hits = self.ranked(query, validate_k(k, MAX_PASSAGES), history, mode)
+        """The search query used and the k best passages (no declining), of the documents doc_ids names if given."""
+        search_query, hits = self.ranked(query, validate_k(k, MAX_PASSAGES), history, mode, doc_ids)
         r = self.load().retriever
         return search_query, [
             SearchResult(
@@ -311,6 +340,34 @@ class QAService:
             return None
         doc = retriever.document(i)
         return {"doc_id": doc.doc_id, "title": doc.title, "text": doc.text}
+
+    def collection(self) -> dict:
+        """Every indexed document (doc_id, title, format, bytes, chars, passages, sha256, indexed_at) and the
+        files that could not be read, with why."""
+        retriever = self.load().retriever
+        manifest = retriever.data.manifest
+        corpus = Path(self.settings.corpus_dir)
+        documents = []
+        for doc in retriever.data.documents:
+            entry = manifest.documents[doc.doc_id]
+            try:
+                size = (corpus / doc.doc_id).stat().st_size  # doc_id is a path the build listed in the corpus
+            except OSError:
+                size = None  # removed from the folder since the build
+            documents.append(
+                {
+                    "doc_id": doc.doc_id,
+                    "title": doc.title,
+                    "format": doc.format,
+                    "bytes": size,
+                    "chars": len(doc.text),
+                    "passages": entry["passages"],
+                    "sha256": doc.sha256,
+                    "indexed_at": entry.get("indexed_at", manifest.built_at),
+                }
+            )
+        unreadable = [{"path": d, "message": v["problem"]} for d, v in sorted(manifest.unreadable.items())]
+        return {"index_version": manifest.index_version, "documents": documents, "unreadable": unreadable}
 
     def info(self) -> dict:
         """What the index holds."""

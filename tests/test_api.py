@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import threading
+import time
+from dataclasses import replace
 
 import pytest
 
@@ -85,7 +88,7 @@ def test_openapi_describes_every_api_route(app, client):
     served = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/"):
-            path = rule.rule.replace("<path:doc_id>", "{doc_id}")
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             served |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(path, method) for path, item in doc["paths"].items() for method in item}
     assert served == documented
@@ -94,9 +97,10 @@ def test_openapi_describes_every_api_route(app, client):
 def test_reindex_adds_a_new_document_and_answers_from_it(app, client):
     old = client.get("/api/health").get_json()["index_version"]
     write_files(app.extensions["qa"].settings.corpus_dir, {"comets.txt": COMETS})
-    response = client.post("/api/reindex", headers=AUTH)
+    response = client.post("/api/reindex?wait=true", headers=AUTH)
     assert response.status_code == 200
-    report = response.get_json()
+    check_schema(response.get_json()["job"], "Job")
+    report = response.get_json()["job"]["result"]
     check_schema(report, "ReindexReport")
     assert (report["added"], report["changed"], report["removed"], report["unchanged"]) == (1, 0, 0, 2)
     assert report["index_version"] != old
@@ -105,9 +109,51 @@ def test_reindex_adds_a_new_document_and_answers_from_it(app, client):
     assert answer["citations"][0]["doc_id"] == "comets.txt"
 
 
-def test_reindex_reports_a_build_already_running(app, client):
-    with build_lock(app.extensions["qa"].settings.index_dir):
-        check_error(client.post("/api/reindex", headers=AUTH), 409, "build_locked")
+def test_reindex_answers_202_with_a_job_that_runs_to_its_report(app, client):
+    write_files(app.extensions["qa"].settings.corpus_dir, {"comets.txt": COMETS})
+    response = client.post("/api/reindex", headers=AUTH)
+    assert response.status_code == 202
+    job = response.get_json()["job"]
+    check_schema(job, "Job")
+    assert response.headers["Location"] == f"/api/jobs/{job['id']}"
+    assert job["state"] in ("queued", "running", "done")
+    for _ in range(HANG_GUARD * 10):
+        job = client.get(response.headers["Location"], headers=AUTH).get_json()
+        if job["state"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    check_schema(job, "Job")
+    assert job["state"] == "done", job
+    assert job["result"]["added"] == 1 and job["error"] is None
+    assert client.get("/api/health").get_json()["index_version"] == job["result"]["index_version"]
+
+
+def test_a_reindex_while_another_build_runs_queues_and_a_second_one_joins_it(app, client):
+    with build_lock(app.extensions["qa"].settings.index_dir):  # a `qa build` beside the server, in effect
+        first = client.post("/api/reindex", headers=AUTH).get_json()["job"]
+        second = client.post("/api/reindex", headers=AUTH).get_json()["job"]
+        assert second["id"] == first["id"]
+        time.sleep(0.3)
+        assert client.get(f"/api/jobs/{first['id']}", headers=AUTH).get_json()["state"] == "queued"
+    done = client.post("/api/reindex?wait=true", headers=AUTH).get_json()["job"]
+    assert app.extensions["qa.jobs"].store.wait(first["id"]).state == "done"
+    assert done["state"] == "done"
+
+
+def test_a_job_that_cannot_get_the_build_lock_fails_with_build_locked(tmp_path):
+    service = web_service(tmp_path)
+    service.settings = replace(service.settings, lock_timeout=0.2)
+    client = create_app({"QA_SERVICE": service, "ADMIN_TOKEN": ADMIN_TOKEN}).test_client()
+    with build_lock(service.settings.index_dir):
+        check_error(client.post("/api/reindex?wait=true", headers=AUTH), 409, "build_locked")
+        job_id = client.post("/api/reindex", headers=AUTH).get_json()["job"]["id"]
+        job = client.application.extensions["qa.jobs"].store.wait(job_id)
+    assert job.state == "failed" and job.error["code"] == "build_locked"
+
+
+def test_jobs_need_the_token_and_unknown_ones_are_404(client):
+    check_error(client.get("/api/jobs/0123456789abcdef"), 401, "unauthorized")
+    check_error(client.get("/api/jobs/0123456789abcdef", headers=AUTH), 404, "not_found")
 
 
 def test_a_build_beside_the_server_is_picked_up(app, client, tmp_path):
@@ -155,7 +201,7 @@ def _errors(client, unready, disabled):
     yield client.get("/static/no-such.js"), 404, "not_found"
     yield client.get("/api/ask"), 405, "method_not_allowed"
     yield client.post("/api/health"), 405, "method_not_allowed"
-    yield client.delete("/api/documents/owls.txt"), 405, "method_not_allowed"
+    yield client.put("/api/documents/owls.txt"), 405, "method_not_allowed"
     yield client.post("/"), 405, "method_not_allowed"
     yield ask(unready, "Why?"), 503, "index_not_found"
     yield unready.get("/api/health"), 503, "index_not_found"
@@ -215,7 +261,7 @@ class GatedEmbedder(HashEmbedder):
         self.release = threading.Event()
 
     def encode(self, texts, batch_size=64, progress=False):
-        if threading.current_thread().name == "reindex":
+        if threading.current_thread().name.startswith("job-"):
             self.building.set()
             self.release.wait(HANG_GUARD)
         return super().encode(texts, batch_size, progress)
@@ -228,7 +274,7 @@ def test_questions_during_a_rebuild_are_answered_from_the_current_index(tmp_path
     write_files(tmp_path / "corpus", {"comets.txt": COMETS})
     done = {}
     reindex = threading.Thread(
-        target=lambda: done.update(response=app.test_client().post("/api/reindex", headers=AUTH)), name="reindex"
+        target=lambda: done.update(response=app.test_client().post("/api/reindex?wait=true", headers=AUTH))
     )
     reindex.start()
     assert embedder.building.wait(HANG_GUARD)
@@ -237,7 +283,7 @@ def test_questions_during_a_rebuild_are_answered_from_the_current_index(tmp_path
     reindex.join()
     assert during.status_code == 200
     assert during.get_json()["index_version"] == old
-    new = done["response"].get_json()["index_version"]
+    new = done["response"].get_json()["job"]["result"]["index_version"]
     assert new != old
     assert ask(app.test_client(), "How long is green tea brewed?").get_json()["index_version"] == new
 
@@ -286,9 +332,9 @@ def test_a_reindex_while_questions_are_asked_loses_no_request(app):
     admin = app.test_client()
     for round_ in range(3):
         write_files(corpus, {"comets.txt": COMETS + f"\nRevision {round_} of this note.\n"})
-        response = admin.post("/api/reindex", headers=AUTH)
+        response = admin.post("/api/reindex?wait=true", headers=AUTH)
         assert response.status_code == 200, response.get_json()
-        versions.add(response.get_json()["index_version"])
+        versions.add(response.get_json()["job"]["result"]["index_version"])
     stop.set()
     for t in askers:
         t.join()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -213,3 +214,75 @@ def test_the_api_docs_show_every_endpoint_under_the_strict_csp(page):
     expect(page.get_by_text("Answer a question with verbatim, cited quotes, or decline").first).to_be_visible()
     page.screenshot(path=ARTIFACTS / "api-docs.png", full_page=True)
     assert page.problems == []  # a CSP violation is a console error
+
+
+COMETS_DOC = "Comets\n\nHalley's Comet returns to the inner solar system every seventy-six years.\n"
+
+
+@pytest.fixture(scope="module")
+def collection_base(tmp_path_factory):
+    corpus, index = real_site(tmp_path_factory, "browser-collection")
+    with serving(corpus, index, tmp_path_factory.mktemp("logs") / "serve-collection.log") as url:
+        yield url
+
+
+def test_list_upload_with_the_token_ask_the_new_file_and_give_feedback(browser, collection_base):
+    import requests
+    from playwright.sync_api import expect
+
+    from qa.testing import ADMIN_TOKEN
+
+    context = browser.new_context(base_url=collection_base, viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto("/")
+
+    # The collection: every indexed document's title, linking to its source page.
+    page.locator("#collection summary").click()
+    docs = page.locator("#doc-list li")
+    expect(docs).to_have_count(1)
+    expect(docs.first.locator("a.doc-link")).to_have_attribute("href", "/source/what-causes-facial-twitching.txt")
+    expect(page.locator("#upload-form")).to_be_hidden()
+
+    # The token unlocks uploads; it is kept in this tab's session storage and never put in a URL.
+    page.get_by_label("Admin token").fill(ADMIN_TOKEN)
+    page.get_by_role("button", name="Use token").click()
+    expect(page.locator("#upload-form")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('qa-admin-token')") == ADMIN_TOKEN
+    requested = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.get_by_label("Add a document").set_input_files(
+        files=[{"name": "comets.txt", "mimeType": "text/plain", "buffer": COMETS_DOC.encode()}]
+    )
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#job-status")).to_contain_text("Index updated: 1 added", timeout=120_000)
+    expect(docs).to_have_count(2)
+    expect(page.locator("#doc-list")).to_contain_text("Comets")
+    assert requested and not any(ADMIN_TOKEN in url for url in requested)
+    page.screenshot(path=ARTIFACTS / "collection-uploaded.png")
+
+    # Restricted to the new document by its checkbox, the chat answers from it.
+    page.get_by_role("checkbox", name="Comets").check()
+    with page.expect_request("**/api/ask") as request:
+        send(page, "How often does Halley's Comet return?")
+    assert json.loads(request.value.post_data)["doc_ids"] == ["comets.txt"]
+    answer = page.locator("article.turn.bot").first
+    expect(answer.locator("blockquote").first).to_contain_text("seventy-six years")
+    expect(answer.locator("a.cite").first).to_have_attribute("href", re.compile(r"^/source/comets\.txt"))
+
+    # Feedback on the answer, found in the export.
+    answer.get_by_role("button", name="Not helpful").click()
+    answer.get_by_label("Comment (optional)").fill("should name the year of the last return")
+    answer.get_by_role("button", name="Send feedback").click()
+    expect(answer.locator(".feedback")).to_contain_text("your feedback was recorded")
+    page.screenshot(path=ARTIFACTS / "collection-feedback.png")
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    exported = requests.get(f"{collection_base}/api/feedback?verdict=not_helpful", headers=auth, timeout=60)
+    items = [json.loads(line) for line in exported.text.splitlines()]
+    assert [i["question"] for i in items] == ["How often does Halley's Comet return?"]
+    assert items[0]["comment"] == "should name the year of the last return"
+    assert "seventy-six years" in items[0]["quotes"][0]
+    assert problems == []
+    context.close()

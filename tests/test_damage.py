@@ -62,7 +62,7 @@ def test_the_server_answers_503_naming_the_file_then_recovers_after_a_reindex(tm
         check_error(response, 503, "index_unusable")
         message = response.get_json()["error"]["message"]
         assert str(path) in message and REBUILD in message
-    assert client.post("/api/reindex", headers=AUTH).status_code == 200  # the same app: no restart
+    assert client.post("/api/reindex?wait=true", headers=AUTH).status_code == 200  # the same app: no restart
     assert client.get("/api/health").status_code == 200
     assert client.post("/api/ask", json=QUESTION).get_json()["citations"]
 
@@ -84,7 +84,7 @@ def test_a_missing_manifest_after_a_good_load_is_503_until_reindexed(client):
     response = client.post("/api/ask", json=QUESTION)
     check_error(response, 503, "index_not_found")
     assert REBUILD in response.get_json()["error"]["message"]
-    assert client.post("/api/reindex", headers=AUTH).status_code == 200
+    assert client.post("/api/reindex?wait=true", headers=AUTH).status_code == 200
     assert client.post("/api/ask", json=QUESTION).status_code == 200
 
 
@@ -94,7 +94,10 @@ def test_a_data_file_damaged_after_a_good_load_is_served_from_memory_until_the_n
     truncate(Path(service.settings.index_dir) / fmt.PASSAGE_VECTORS)
     # The manifest did not change, so the verified index in memory keeps answering, and answers the same.
     assert client.post("/api/ask", json=QUESTION).get_json() == before
-    assert client.post("/api/reindex", headers=AUTH).get_json()["index_version"] == before["index_version"]
+    assert (
+        client.post("/api/reindex?wait=true", headers=AUTH).get_json()["job"]["result"]["index_version"]
+        == before["index_version"]
+    )
     assert read_index(service.settings.index_dir).documents  # the build rewrote the damaged file
 
 

@@ -12,6 +12,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis.checks import positive_data_acceptance
 
 from qa.http.app import create_app
 from qa.service import MAX_QUESTION_CHARS
@@ -41,6 +42,12 @@ OPERATIONS = [
     "POST /api/reindex",
     "GET /api/metrics",
     "GET /api/docs",
+    "GET /api/documents",
+    "POST /api/documents",
+    "DELETE /api/documents/{doc_id}",
+    "GET /api/jobs/{job_id}",
+    "POST /api/feedback",
+    "GET /api/feedback",
 ]
 
 
@@ -66,7 +73,11 @@ def test_generated_requests_get_documented_responses_and_never_5xx(operations, l
     @given(operations[label].as_strategy())
     def check(case):
         # Every check: no 5xx, documented status, content type and headers, and the body matches its schema.
-        case.call_and_validate(headers=AUTH)
+        # Whether an upload or a doc_ids filter is accepted depends on the file's bytes and on which documents
+        # are indexed, which no schema can say: for those alone a schema-valid request may get a 400.
+        content_dependent = label == "POST /api/documents" or (isinstance(case.body, dict) and "doc_ids" in case.body)
+        excluded = [positive_data_acceptance] if content_dependent else []
+        case.call_and_validate(headers=AUTH, excluded_checks=excluded)
 
     check()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import requests
@@ -97,12 +98,12 @@ def test_a_reindex_while_questions_are_asked_loses_no_request(site, base):
     for t in askers:
         t.start()
     write_files(corpus, {"comets.txt": COMETS})
-    response = requests.post(f"{base}/api/reindex", headers=AUTH, timeout=600)
+    response = requests.post(f"{base}/api/reindex?wait=true", headers=AUTH, timeout=600)
     stop.set()
     for t in askers:
         t.join()
     assert response.status_code == 200, response.text
-    report = response.json()
+    report = response.json()["job"]["result"]
     assert report["added"] == 1 and report["index_version"] != old
     assert results and {status for status, _ in results} == {200}
     assert {version for _, version in results} <= {old, report["index_version"]}
@@ -127,3 +128,54 @@ def test_gunicorn_workers_pick_up_a_build_run_beside_them(tmp_path_factory):
     # Each response closes its connection, so the next request goes to whichever worker is free.
     assert answer.headers["Connection"].lower() == "close"
     assert "Booting worker" in log.read_text()
+
+
+def test_upload_ask_delete_and_ask_again_while_questions_go_on_across_workers(tmp_path_factory):
+    corpus, index = real_site(tmp_path_factory, "collection-server")
+    log = tmp_path_factory.mktemp("logs") / "collection.log"
+    comet_question = {"question": "How often does Halley's Comet return?"}
+    with serving(corpus, index, log, "--workers", "2") as base:
+        stop = threading.Event()
+        statuses: list[int] = []
+
+        def asker() -> None:
+            with requests.Session() as session:
+                for _ in range(500):  # bounded; normally stopped far sooner
+                    statuses.append(
+                        session.post(f"{base}/api/ask", json={"question": QUESTION}, timeout=120).status_code
+                    )
+                    if stop.is_set():
+                        return
+
+        askers = [threading.Thread(target=asker) for _ in range(2)]
+        for t in askers:
+            t.start()
+        try:
+            upload = requests.post(
+                f"{base}/api/documents", headers=AUTH, files={"file": ("comets.txt", COMETS)}, timeout=60
+            )
+            assert upload.status_code == 202, upload.text
+            job_url = base + upload.headers["Location"]
+            for _ in range(1200):  # each poll may reach either worker: the job's state is shared
+                job = requests.get(job_url, headers=AUTH, timeout=60).json()
+                if job["state"] in ("done", "failed"):
+                    break
+                time.sleep(0.25)
+            check_schema(job, "Job")
+            assert job["state"] == "done" and job["result"]["added"] == 1, job
+            for _ in range(4):  # both workers answer from the new index
+                answer = requests.post(f"{base}/api/ask", json=comet_question, timeout=60).json()
+                assert answer["citations"][0]["doc_id"] == "comets.txt"
+                assert answer["index_version"] == job["result"]["index_version"]
+            deleted = requests.delete(f"{base}/api/documents/comets.txt?wait=true", headers=AUTH, timeout=600)
+            assert deleted.status_code == 200 and deleted.json()["job"]["result"]["removed"] == 1
+            for _ in range(4):
+                answer = requests.post(f"{base}/api/ask", json=comet_question, timeout=60).json()
+                assert all(c["doc_id"] != "comets.txt" for c in answer["citations"])
+                only = requests.post(f"{base}/api/ask", json={**comet_question, "doc_ids": ["comets.txt"]}, timeout=60)
+                assert only.status_code == 400
+        finally:
+            stop.set()
+            for t in askers:
+                t.join()
+        assert statuses and set(statuses) == {200}

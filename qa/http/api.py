@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import hmac
 import json
-from dataclasses import asdict
 
-from flask import Blueprint, Response, abort, current_app, request
-from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import Unauthorized
+from flask import Blueprint, Response, abort, request
 
 from qa.errors import InvalidRequest
+from qa.http.admin import require_admin
 from qa.http.context import service
+from qa.http.jobs import start_build
 from qa.http.observe import metrics
 from qa.http.openapi import openapi_document
 
@@ -37,7 +35,7 @@ def ask():
     body = json_body()
     if "question" not in body:
         raise InvalidRequest("question is required")
-    answer = service().ask(body["question"], body.get("history"), k=body.get("k", 3))
+    answer = service().ask(body["question"], body.get("history"), k=body.get("k", 3), doc_ids=body.get("doc_ids"))
     metrics().answered(answer.abstained)
     return answer.to_dict()
 
@@ -72,19 +70,9 @@ def document(doc_id: str):
 
 @bp.post("/reindex")
 def reindex():
-    """Update the index from the corpus folder and swap it in while answering goes on."""
-    _require_admin()
-    report = service().reindex()
-    return {
-        "added": report.added,
-        "changed": report.changed,
-        "removed": report.removed,
-        "unchanged": report.unchanged,
-        "documents": report.documents,
-        "passages": report.passages,
-        "index_version": report.index_version,
-        "problems": [asdict(p) for p in report.problems],
-    }
+    """Start (or join) a job that updates the index from the corpus folder; ?wait=true answers when it is done."""
+    require_admin()
+    return start_build("reindex")
 
 
 @bp.get("/metrics")
@@ -98,14 +86,3 @@ def metrics_text():
 def openapi():
     """The OpenAPI 3.1 description of this API."""
     return openapi_document(request.host_url.rstrip("/"))
-
-
-def _require_admin() -> None:
-    token = current_app.config.get("ADMIN_TOKEN")
-    if not token:
-        abort(403, "reindexing over HTTP is disabled: start the server with QA_ADMIN_TOKEN set")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
-        raise Unauthorized("send Authorization: Bearer <QA_ADMIN_TOKEN>", www_authenticate=WWWAuthenticate("bearer"))
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
-        abort(403, "the admin token is not right")

@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from qa.config import Settings
 from qa.errors import QAError, TooLarge
-from qa.http import api, docs, limiting, observe, pages
+from qa.http import api, docs, documents, feedback, jobs, limiting, observe, pages
 from qa.service import QAService
 
 # The repository's web/ folder, shipped in the wheel as the package qa.web (pyproject.toml's package-dir).
@@ -68,6 +68,9 @@ def create_app(config: dict | None = None) -> Flask:
     observe.install(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(docs.bp)
+    app.register_blueprint(jobs.bp)
+    app.register_blueprint(documents.bp)
+    app.register_blueprint(feedback.bp)
     app.register_blueprint(pages.bp)
     limiting.install(app)
     app.register_error_handler(RateLimitExceeded, _rate_limited)

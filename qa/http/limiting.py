@@ -10,7 +10,8 @@ from collections.abc import Callable
 from flask import Flask, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
 
-LIMITED_ENDPOINT = "api.ask"
+# Questions and feedback on answers share one limit per client: feedback comes from the same people.
+LIMITED_ENDPOINTS = ("api.ask", "feedback.give")
 KEY_PREFIX = "qa"  # keys in a shared store (redis) start with this
 
 
@@ -50,9 +51,10 @@ def install(app: Flask) -> None:
         swallow_errors=True,
     )
     limiter.request_filter(_exemption(tuple(app.config["RATE_LIMIT_EXEMPT"])))
-    view = app.view_functions[LIMITED_ENDPOINT]
-    message = "too many questions from this address; wait the Retry-After seconds"
-    app.view_functions[LIMITED_ENDPOINT] = limiter.limit(f"{per_minute} per minute", error_message=message)(view)
+    message = "too many requests from this address; wait the Retry-After seconds"
+    shared = limiter.shared_limit(f"{per_minute} per minute", scope="questions", error_message=message)
+    for endpoint in LIMITED_ENDPOINTS:
+        app.view_functions[endpoint] = shared(app.view_functions[endpoint])
     app.extensions["qa.limiter"] = limiter
 
 

@@ -57,6 +57,8 @@ class Metrics:
     def __init__(self, index_version: Callable[[], str | None]) -> None:
         from prometheus_client import CollectorRegistry, Counter, Histogram
 
+        from qa.feedback import VERDICTS
+
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "qa_http_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
@@ -77,6 +79,9 @@ class Metrics:
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
+        self.feedback = Counter("qa_feedback", "Feedback on answers by verdict", ["verdict"], registry=self.registry)
+        for verdict in VERDICTS:
+            self.feedback.labels(verdict)
         self.index_info = _IndexInfo(index_version)
         self.registry.register(self.index_info)
 
@@ -88,6 +93,10 @@ class Metrics:
     def answered(self, abstained: bool) -> None:
         """Count one answer, declined or not."""
         self.answers.labels("declined" if abstained else "answered").inc()
+
+    def gave_feedback(self, verdict: str) -> None:
+        """Count one verdict on an answer."""
+        self.feedback.labels(verdict).inc()
 
     def encoded(self, questions: int) -> None:
         """Count one forward pass of the model over `questions` questions."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from qa import __version__
+from qa.http import openapi_collection as collection
+from qa.search.filter import MAX_FILTER_CHARS, MAX_FILTERS
 from qa.search.params import MAX_QUOTES
 from qa.service import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS
 
@@ -63,6 +65,13 @@ SCHEMAS = {
                 "description": f"Earlier user turns, oldest first (the last {MAX_HISTORY_TURNS} used); null: none.",
             },
             "k": {"type": "integer", "minimum": 1, "maximum": MAX_QUOTES, "default": 3, "description": "Most quotes."},
+            "doc_ids": {
+                "type": ["array", "null"],
+                "items": {"type": "string", "minLength": 1, "maxLength": MAX_FILTER_CHARS, "pattern": NOT_BLANK},
+                "minItems": 1,
+                "maxItems": MAX_FILTERS,
+                "description": "Answer only from these documents: doc_ids, or folder prefixes such as guides/.",
+            },
         },
         "required": ["question"],
     },
@@ -146,17 +155,6 @@ PATHS = {
             "responses": {"200": _json(_ref("Document"), "The document"), **_errors(404, 503)},
         }
     },
-    "/api/reindex": {
-        "post": {
-            "summary": "Update the index from the corpus folder and swap it in without stopping answers",
-            "security": [{"adminToken": []}],
-            "responses": {
-                "200": _json(_ref("ReindexReport"), "What the build did"),
-                **_errors(401, 403, 409, 503),
-                "500": _json(_ref("Error"), "The corpus cannot be read"),
-            },
-        }
-    },
     "/api/metrics": {
         "get": {
             "summary": "Requests, answers and declines, latency histogram and index version (Prometheus text format)",
@@ -190,9 +188,9 @@ def openapi_document(server_url: str) -> dict:
             'Every error is {"error": {"code", "message"}}.',
         },
         "servers": [{"url": server_url}],
-        "paths": PATHS,
+        "paths": {**PATHS, **{path: {**PATHS.get(path, {}), **ops} for path, ops in collection.PATHS.items()}},
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **collection.SCHEMAS},
             "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
         },
     }

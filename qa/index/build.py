@@ -47,6 +47,8 @@ from qa.text.passages import chunk_document
 from qa.text.sentences import SentenceSplitter, params_from_dict, params_to_dict, train_params
 from qa.text.terms import terms
 
+Progress = Callable[[str, int, int], None]  # stage, done, total
+
 if TYPE_CHECKING:  # FAISS and NLTK are imported only when a build has work to do
     from nltk.tokenize.punkt import PunktParameters
 
@@ -85,13 +87,18 @@ def build_index(
     progress: bool = False,
     on_wait: Callable[[], None] | None = None,
     model: dict | None = None,
+    on_progress: Progress | None = None,
 ) -> BuildReport:
-    """Bring the index at settings.index_dir up to date with settings.corpus_dir."""
+    """Bring the index at settings.index_dir up to date with settings.corpus_dir; on_progress(stage, done, total)
+    hears "started" once the build lock is held, then "reading", "embedding" and "writing" as it goes."""
     started = time.monotonic()
-    files, problems = list_files(Path(settings.corpus_dir))
     model = model or model_identity(settings)
-    build = _Build(settings, model, BuildReport(problems=problems))
+    report = on_progress or _quiet
     with build_lock(settings.index_dir, settings.lock_timeout, on_wait):
+        report("started", 0, 0)
+        # Listed under the lock: whoever changed the corpus before this build started is sure to be seen.
+        files, problems = list_files(Path(settings.corpus_dir))
+        build = _Build(settings, model, BuildReport(problems=problems), report)
         recover(settings.index_dir)
         build.plan(rebuild)
         if not (build.reusable and build.nothing_changed(files)):
@@ -102,11 +109,16 @@ def build_index(
     return build.report
 
 
+def _quiet(stage: str, done: int, total: int) -> None:
+    """The progress report of a build nobody watches."""
+
+
 class _Build:
     """One build's stages and what passes between them; each stage drops what the later ones do not need."""
 
-    def __init__(self, settings: Settings, model: dict, report: BuildReport) -> None:
+    def __init__(self, settings: Settings, model: dict, report: BuildReport, progress: Progress = _quiet) -> None:
         self.settings, self.model, self.key = settings, model, index_key(settings, model)
+        self.on_progress = progress
         self.report, self.problems = report, report.problems
         self.manifest: Manifest | None = None  # the current index's, when it has a readable one
         self.reusable = False  # whether the current index was built with this key, so its documents can stay
@@ -164,7 +176,9 @@ class _Build:
         if not (self.reusable and same_model):
             self.unchanged = set()  # re-chunk everything; the text cache still spares the model
         fresh, unreadable = {}, {}
-        for doc_id in sorted(set(hashes) - self.unchanged):
+        changed = sorted(set(hashes) - self.unchanged)
+        for done, doc_id in enumerate(changed):
+            self.on_progress("reading", done, len(changed))
             path, data = raw.pop(doc_id)  # the bytes go as the text comes
             try:
                 fresh[doc_id] = read_document(path, doc_id, data)
@@ -204,13 +218,22 @@ class _Build:
         """Write the new index beside the current one and swap it in; the current one stays as it is until then."""
         with IndexWriter(self.settings.index_dir) as writer:
             data = self._filled_data(writer, embedder_factory, progress)
+            self.on_progress("writing", 0, 0)
             _write_bm25(writer, data)
             dense = _dense_index(data)
             data.manifest.dense_index = dense.kind
             data.manifest.unreadable = unreadable
+            self._stamp_indexed_at(data.manifest)
             writer.commit(data, {DENSE_FILE: dense.save})
         self.report.wrote_index = True
         _fill_counts(self.report, data.manifest)
+
+    def _stamp_indexed_at(self, manifest: Manifest) -> None:
+        """When each document was indexed: now if read in this build, else as the old manifest says."""
+        old = self.manifest
+        for doc_id, entry in manifest.documents.items():
+            carried = old.documents[doc_id].get("indexed_at", old.built_at) if doc_id in self.unchanged else None
+            entry["indexed_at"] = carried or manifest.built_at
 
     def _filled_data(self, writer: IndexWriter, embedder_factory: Callable[[], Embedder], progress: bool) -> IndexData:
         """The new index's data, its vector files filled in place in the writer's folder."""
@@ -224,6 +247,9 @@ class _Build:
             embedder_factory,
             progress,
         )
+        # At most this many texts go to the model (texts an old index holds are copied instead).
+        new_texts = sum(len(d.passages) + len(d.sentences) for d in ordered if d.p_vectors is None)
+        filler.on_batch = lambda embedded: self.on_progress("embedding", embedded, new_texts)
         self.report.embedded = _fill_vectors(ordered, filler, self.old_docs.values())
         data = _assemble(ordered, self.model, self.key, params_to_dict(self.params), filler.outputs())
         self.docs, self.old_docs, self.old = {}, {}, None  # the tables are in `data` now: BM25 and FAISS need room

@@ -79,11 +79,34 @@ class DenseIndex:
         """Read a FAISS index file."""
         return cls(faiss.read_index(str(path)))
 
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and passage ids of the k nearest passages (fewer if the index is smaller)."""
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and passage ids of the k nearest passages (fewer if the index is smaller), among `allowed`
+        passage ids (sorted int64) when given."""
+        if allowed is not None:
+            return self._search_among(query, k, allowed)
         k = min(k, self.index.ntotal)
         if k <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         scores, ids = self.index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep]
+
+    def _search_among(self, query: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The k nearest of the allowed passages: FAISS skips the others while it searches, so k still come back."""
+        k = min(k, len(allowed))
+        if k <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+        if self.kind == "hnsw" and len(allowed) > EXACT_LIMIT:
+            # efSearch must be given again: SearchParametersHNSW's own default (16) would replace the index's.
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k))
+            scores, ids = self.index.search(q, k, params=params)
+            if (ids[0] >= 0).sum() == k:
+                return scores[0], ids[0]
+        # Few allowed passages (or a graph walk that found too few of them): exact search over the stored
+        # vectors, which costs a selector test per vector and a product per allowed one.
+        flat = self.index if self.kind == "flat" else faiss.downcast_index(self.index.storage)
+        scores, ids = flat.search(q, k, params=faiss.SearchParameters(sel=selector))
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]

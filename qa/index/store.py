@@ -80,7 +80,8 @@ class IndexData:
         return self.documents[int(a.s_doc[j])].text[int(a.s_start[j]) : int(a.s_end[j])]
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a folder's entries (new, renamed or removed files) durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -164,7 +165,7 @@ class IndexWriter:
             # The manifest goes last: a folder without one is never mistaken for an index.
             _write_file(tmp / MANIFEST, lambda fh: fh.write(json.dumps(manifest.to_dict(), indent=2).encode()))
             data.manifest = manifest
-            _fsync_dir(tmp)
+            fsync_dir(tmp)
             _swap_in(tmp, self.index_dir)
             self._done = True
         except BaseException:
@@ -198,7 +199,7 @@ def _swap_in(new: Path, index_dir: Path) -> None:
         os.rename(index_dir, old)
         os.rename(new, index_dir)  # a crash between the renames is repaired by recover()
         shutil.rmtree(old, ignore_errors=True)
-    _fsync_dir(index_dir.parent)
+    fsync_dir(index_dir.parent)
 
 
 def recover(index_dir: Path) -> None:

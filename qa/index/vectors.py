@@ -52,6 +52,7 @@ class VectorFiller:
         self._pending: dict[bytes, list[tuple[int, int]]] = {}  # texts waiting for the model: (output, row)s
         self._pending_texts: list[str] = []
         self._bar = None
+        self.on_batch: Callable[[int], None] | None = None  # hears the count embedded so far after each call
         if progress:
             from tqdm import tqdm
 
@@ -112,4 +113,6 @@ class VectorFiller:
         self.embedded += len(self._pending_texts)
         if self._bar is not None:
             self._bar.update(len(self._pending_texts))
+        if self.on_batch is not None:
+            self.on_batch(self.embedded)
         self._pending, self._pending_texts = {}, []

@@ -68,16 +68,22 @@ class Retriever:
         k: int = 10,
         mode: str = "hybrid",
         depth: int | None = None,
+        allowed: np.ndarray | None = None,
     ) -> list[Hit]:
-        """The k best passages for a query, by `mode`: 'hybrid', 'dense' or 'bm25' (depth: params.depth)."""
+        """The k best passages for a query, by `mode`: 'hybrid', 'dense' or 'bm25' (depth: params.depth);
+        only among the `allowed` passage ids (sorted) when given (qa.search.filter)."""
         depth = max(self.params.depth if depth is None else depth, k)
         dense_scores: dict[int, float] = {}
         if mode in ("dense", "hybrid") and query_vector is not None:
-            scores, ids = self.dense.search(query_vector, depth)
+            scores, ids = self.dense.search(query_vector, depth, allowed)
             dense_scores = dict(zip(ids.tolist(), scores.tolist(), strict=True))
         bm25_scores: dict[int, float] = {}
         if mode in ("bm25", "hybrid"):
             all_scores = self.bm25.scores(query_terms)
+            if allowed is not None:  # masked before the top-k, so the best allowed passages fill it
+                masked = np.zeros_like(all_scores)
+                masked[allowed] = all_scores[allowed]
+                all_scores = masked
             top = top_indices(all_scores, depth)
             bm25_scores = {int(i): float(all_scores[i]) for i in top if all_scores[i] > 0}
         if mode == "dense":

@@ -10,14 +10,8 @@
   const send = document.getElementById("send");
   const busy = document.getElementById("busy");
   const newChat = document.getElementById("new-chat");
+  const el = window.qaEl; // web/static/dom.js
   let history = []; // earlier user turns, sent with follow-ups
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
 
   function sourceUrl(c) {
     const path = c.doc_id.split("/").map(encodeURIComponent).join("/");
@@ -43,7 +37,60 @@
     return c.section && c.section !== c.title ? `${c.title} › ${c.section}` : c.title;
   }
 
-  function answerTurn(answer) {
+  // Helpful / not helpful, then an optional comment; sent with the answer to /api/feedback.
+  function feedbackBox(answer, askedWith) {
+    const box = el("div", "feedback");
+    const prompt = el("span", "feedback-prompt", "Was this answer helpful?");
+    const yes = el("button", "ghost", "Helpful");
+    const no = el("button", "ghost", "Not helpful");
+    const form = el("form", "feedback-form");
+    form.hidden = true;
+    const id = `comment-${document.querySelectorAll(".feedback").length}`;
+    const label = el("label", "", "Comment (optional)");
+    label.htmlFor = id;
+    const comment = el("textarea");
+    comment.id = id;
+    comment.rows = 2;
+    comment.maxLength = 2000;
+    const sendIt = el("button", "ghost", "Send feedback");
+    sendIt.type = "submit";
+    form.append(label, comment, sendIt);
+    const done = el("p", "feedback-status");
+    done.setAttribute("role", "status");
+    let verdict = null;
+    for (const [button, value] of [[yes, "helpful"], [no, "not_helpful"]]) {
+      button.type = "button";
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", () => {
+        verdict = value;
+        yes.setAttribute("aria-pressed", String(value === "helpful"));
+        no.setAttribute("aria-pressed", String(value === "not_helpful"));
+        form.hidden = false;
+        comment.focus();
+      });
+    }
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!verdict) return;
+      const body = { question: answer.question, history: askedWith, answer, verdict, comment: comment.value.trim() || null };
+      try {
+        const response = await fetch("/api/feedback", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          body: JSON.stringify(body),
+        });
+        const data = await response.json().catch(() => null);
+        if (!response.ok) throw new Error(data && data.error ? data.error.message : `the server answered ${response.status}`);
+        box.replaceChildren(el("p", "feedback-status", "Thank you: your feedback was recorded."));
+      } catch (err) {
+        done.textContent = `Feedback not sent: ${err.message}`;
+      }
+    });
+    box.append(prompt, yes, no, form, done);
+    return box;
+  }
+
+  function answerTurn(answer, askedWith) {
     const turn = el("article", "turn bot");
     turn.setAttribute("aria-label", "Answer");
     if (answer.search_query && answer.search_query !== answer.question) {
@@ -54,6 +101,7 @@
       notice.appendChild(el("p", "declined-title", "Not found in these documents"));
       notice.appendChild(el("p", "", answer.answer));
       turn.appendChild(notice);
+      turn.appendChild(feedbackBox(answer, askedWith));
       return turn;
     }
     for (const c of answer.citations) {
@@ -74,6 +122,7 @@
     const meta = el("p", "meta", `Estimated chance the first quote answers: ${Math.round(answer.confidence * 100)}%`);
     meta.title = "Calibrated on public benchmark questions; see docs/QUALITY.md";
     turn.appendChild(meta);
+    turn.appendChild(feedbackBox(answer, askedWith));
     return turn;
   }
 
@@ -97,15 +146,19 @@
     addTurn(asked);
     setBusy(true);
     try {
+      const body = { question, history };
+      const chosen = window.qaCollection ? window.qaCollection.selected() : [];
+      if (chosen.length) body.doc_ids = chosen; // only the documents checked in the collection panel
       const response = await fetch("/api/ask", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ question, history }),
+        body: JSON.stringify(body),
       });
       const data = await response.json().catch(() => null);
       if (response.ok && data) {
+        const askedWith = history.slice();
         history.push(question);
-        addTurn(answerTurn(data), asked);
+        addTurn(answerTurn(data, askedWith), asked);
       } else {
         const message = data && data.error ? data.error.message : `The server answered ${response.status}.`;
         addTurn(errorTurn(`Sorry, that did not work: ${message}`), asked);
