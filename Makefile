@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?=
 
-.PHONY: install browser test test-fast lint format build-index serve clean bench-reliability bench-speed bench-quality
+.PHONY: install browser test test-fast lint format build-index serve clean bench-reliability bench-speed bench-quality train
 
 install: $(STAMP)
 
@@ -61,6 +61,11 @@ bench-speed: install
 # Answer-quality benchmarks on the public data in ../shared/bench (docs/QUALITY.md); ARGS="--quick" for a subset.
 bench-quality: install
 	$(BIN)/python -m bench.quality $(ARGS)
+
+# The learned answer selector (docs/SELECTOR.md): $(DATA)/train -> models/selector/, fixed seeds; ARGS="--threads 1".
+DATA ?= ../shared
+train: install
+	$(BIN)/python -m train.recipe --data $(DATA) --out models/selector $(ARGS)
 
 clean:
 	rm -rf index .index.* .pytest_cache
