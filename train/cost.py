@@ -50,9 +50,11 @@ def cross_scoring(model, tokenizer, max_length: int):
     return run
 
 
-def measure(layers: list[int], sizes: list[int], questions: int, max_length: int, data: Path) -> list[dict]:
+def measure(
+    layers: list[int], sizes: list[int], questions: int, max_length: int, data: Path, threads: int = 2
+) -> list[dict]:
     """p50 seconds of bare encodes and of N-candidate scoring, interleaved question by question."""
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     items = load_dev(data, DEFAULT_CACHE)
     squad = [i for i in items if i.split == "squad"]
     covid = [i for i in items if i.split == "covid"]
@@ -102,6 +104,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,20,30")
     parser.add_argument("--questions", type=int, default=100)
     parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     rows = measure(
         [int(x) for x in args.layers.split(",")],
@@ -109,6 +112,7 @@ def main() -> None:
         args.questions,
         args.max_length,
         Path(args.data),
+        args.threads,
     )
     for row in rows:
         print(json.dumps(row))

@@ -45,6 +45,8 @@ def roc_auc(positive: np.ndarray, negative: np.ndarray) -> float:
 
 def run(scorer: Scorer, items: list[DevItem], progress: bool = True) -> list[Outcome]:
     """Score every DEV question's candidates."""
+    if hasattr(scorer, "warm"):
+        scorer.warm([t for item in items for t in (item.question, *item.candidates)])
     out = []
     for item in tqdm(items, desc="dev", disable=not progress, mininterval=5):
         scores = np.asarray(scorer.score(item.question, item.candidates), dtype=np.float64)

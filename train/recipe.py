@@ -19,7 +19,7 @@ from train.scorers import CrossScorer
 from train.selector import TrainConfig, train
 
 # The choice made in docs/SELECTOR.md; `make train` runs exactly this.
-CHOSEN = TrainConfig(kind="cross", layers=2, steps=800)
+CHOSEN = TrainConfig(kind="cross", layers=2, steps=400)
 
 
 @dataclass(frozen=True)
