@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?=
 
-.PHONY: install browser services test test-fast lint format build-index serve serve-dev clean bench-reliability bench-speed bench-quality
+.PHONY: install browser services test test-fast lint format build-index serve serve-dev clean bench-reliability bench-speed bench-quality train
 
 install: $(STAMP)
 
@@ -44,12 +44,12 @@ test-fast: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
 
 lint: install
-	$(BIN)/ruff check qa tests bench
-	$(BIN)/ruff format --check qa tests bench
+	$(BIN)/ruff check qa tests bench train
+	$(BIN)/ruff format --check qa tests bench train
 
 format: install
-	$(BIN)/ruff check --fix qa tests bench
-	$(BIN)/ruff format qa tests bench
+	$(BIN)/ruff check --fix qa tests bench train
+	$(BIN)/ruff format qa tests bench train
 
 build-index: install
 	$(BIN)/qa build
@@ -76,6 +76,11 @@ bench-speed: install
 # Answer-quality benchmarks on the public data in ../shared/bench (docs/QUALITY.md); ARGS="--quick" for a subset.
 bench-quality: install
 	$(BIN)/python -m bench.quality $(ARGS)
+
+# The learned answer selector (docs/SELECTOR.md): $(DATA)/train -> models/selector/, fixed seeds; ARGS="--threads 1".
+DATA ?= ../shared
+train: install
+	$(BIN)/python -m train.recipe --data $(DATA) --out models/selector $(ARGS)
 
 clean:
 	rm -rf index .index.* .pytest_cache

@@ -95,3 +95,10 @@ class LastDocument(QAError):
 
     code = "last_document"
     status = 409
+
+
+class SelectorError(QAError):
+    """The answer selector's model folder is missing, incomplete, damaged or not a selector."""
+
+    code = "selector_error"
+    status = 503

@@ -1,0 +1,1 @@
+"""Training recipe for the learned answer selector (run as `python -m train.selector`; see docs/SELECTOR.md)."""
