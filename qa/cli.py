@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
+from pathlib import Path
 
 import click
 
@@ -40,15 +41,29 @@ def common(func):
         type=click.Path(file_okay=False),
         help="A sentence-transformers model folder [env QA_MODEL; default: the bundled all-MiniLM-L6-v2]",
     )
+    @click.option(
+        "--selector",
+        metavar="PATH|none",
+        help="The learned answer selector: a folder made by `make train`, or none [env QA_SELECTOR; default: none]",
+    )
     @functools.wraps(func)
-    def wrapper(corpus_dir, index_dir, model, **kwargs):
+    def wrapper(corpus_dir, index_dir, model, selector, **kwargs):
         try:
-            settings = Settings.from_env(corpus_dir=corpus_dir, index_dir=index_dir, model=model)
+            settings = Settings.from_env(corpus_dir=corpus_dir, index_dir=index_dir, model=model, selector=selector)
+            _check_selector(settings.selector)
             return func(QAService(settings), **kwargs)
         except (QAError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper
+
+
+def _check_selector(setting: str) -> None:
+    """Refuse a missing or damaged selector folder now, before an index is built or a model loaded."""
+    from qa.search.selector import read_manifest, uses_none
+
+    if not uses_none(setting):
+        read_manifest(Path(setting))
 
 
 def _note(message: str) -> None:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # FAISS and bm25s come with them; a `qa build` with nothing t
 
     from qa.search.answerer import Answer, Answerer
     from qa.search.retriever import Hit, Retriever
+    from qa.search.selector import Selector
 
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_TURNS = 20
@@ -105,6 +106,7 @@ class QAService:
         # The tuned numbers of search and answering (benchmarks pass others).
         self.retrieval_params, self.answer_params = retrieval_params, answer_params
         self._embedder = embedder
+        self._selector: tuple[Selector | None] | None = None  # (the selector or None) once loaded
         self._loaded: _Loaded | None = None
         self._lock = threading.RLock()
         self._reload_lock = threading.Lock()
@@ -132,6 +134,16 @@ class QAService:
             if self._embedder is None:
                 self._embedder = SentenceTransformerEmbedder(self.settings.model)
             return self._embedder
+
+    @property
+    def selector(self) -> Selector | None:
+        """The learned answer selector the settings name, loaded on first use (None: the hand-weighted score)."""
+        with self._lock:
+            if self._selector is None:
+                from qa.search.selector import open_selector
+
+                self._selector = (open_selector(self.settings.selector),)
+            return self._selector[0]
 
     def model_identity(self) -> dict:
         """Name, path and fingerprint of the configured model (without loading it when possible)."""
@@ -170,7 +182,8 @@ class QAService:
             from qa.search.answerer import Answerer
 
             load_stemmer()  # NLTK is read here rather than during the first question
-            self._loaded = _Loaded(retriever, Answerer(retriever, self.answer_params), stamp)
+            answerer = Answerer(retriever, self.answer_params, self.selector)
+            self._loaded = _Loaded(retriever, answerer, stamp)
             return self._loaded
         finally:
             self._reload_lock.release()

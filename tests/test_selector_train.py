@@ -187,3 +187,34 @@ def test_load_refuses_a_damaged_folder(trained, tmp_path):
     (broken / "manifest.json").unlink()
     with pytest.raises(SelectorError, match=r"no manifest\.json"):
         Selector.load(broken)
+
+
+def test_a_service_configured_with_the_folder_answers_through_it(trained, tmp_path):
+    from qa.config import Settings
+    from qa.service import QAService
+    from qa.testing import HashEmbedder, write_files
+
+    corpus = write_files(tmp_path / "corpus", {"capitals.txt": " ".join(_sentences(*FACTS[0]))})
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", selector=str(trained))
+    service = QAService(settings, HashEmbedder())
+    service.build()
+    assert service.load().answerer.selector is service.selector is not None
+    answer = service.ask("What is the capital of France?", k=3)
+    logits = service.selector.score(answer.search_query, [c.quote for c in answer.citations])
+    # Citation scores are the selector's logits, best first (the quotes here are single sentences).
+    assert [c.score for c in answer.citations] == pytest.approx(sorted(logits.tolist(), reverse=True), abs=1e-3)
+
+
+@pytest.mark.parametrize("damage", ["missing", "not a folder"])
+def test_the_cli_reports_a_bad_selector_in_one_line(tmp_path, damage):
+    from click.testing import CliRunner
+
+    from qa.cli import cli
+
+    path = tmp_path / "selector"
+    if damage == "not a folder":
+        path.write_text("weights")
+    result = CliRunner().invoke(cli, ["ask", "--index", str(tmp_path / "index"), "--selector", str(path), "Why?"])
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    assert f"no selector model folder at {path}" in result.output

@@ -12,6 +12,7 @@ from qa.search.answertype import expected_types, matches_type
 from qa.search.mismatch import lacks_negation, lacks_number
 from qa.search.params import DEFAULT_ANSWER, AnswerParams
 from qa.search.retriever import Hit, Retriever, coverage
+from qa.search.selector import Selector
 from qa.text.terms import is_query_content, stem, terms, words
 
 NOT_FOUND = "I could not find an answer to that in these documents."
@@ -80,9 +81,12 @@ class Candidate:
 class Answerer:
     """Picks and quotes sentences from retrieved passages, or declines."""
 
-    def __init__(self, retriever: Retriever, params: AnswerParams = DEFAULT_ANSWER) -> None:
+    def __init__(
+        self, retriever: Retriever, params: AnswerParams = DEFAULT_ANSWER, selector: Selector | None = None
+    ) -> None:
         self.r = retriever
         self.params = params
+        self.selector = selector  # None: the hand-weighted sentence score decides alone
         a = retriever.data.arrays
         self.s_doc, self.s_start, self.s_end = a.s_doc, a.s_start, a.s_end
         from wordfreq import zipf_frequency
@@ -116,6 +120,16 @@ class Answerer:
                 seen[j] = cand
         return sorted(seen.values(), key=lambda c: (-c.score, c.sentence))
 
+    def select(self, query: str, cands: list[Candidate]) -> list[Candidate]:
+        """The best hand-scored candidates re-scored by the learned selector (its probability), best first."""
+        if self.selector is None or not cands:
+            return cands
+        top = cands[: self.params.selector_candidates]
+        logits = self.selector.score(query, [self.r.sentence_text(c.sentence) for c in top])
+        for cand, logit in zip(top, logits, strict=True):
+            cand.score = float(logit)
+        return sorted(top, key=lambda c: (-c.score, c.sentence))
+
     def missing_specificity(self, query: str) -> float:
         """How specific the query's words are that the corpus never mentions (0 when it knows them all)."""
         from wordfreq import zipf_frequency
@@ -145,6 +159,9 @@ class Answerer:
         """Estimated probability that the first quote answers the question."""
         if not cands:
             return 0.0
+        if self.selector is not None:
+            missing = self.missing_specificity(query) if self.params.selector_missing else 0.0
+            return self.selector.calibrated(cands[0].score - self.params.selector_missing * missing)
         return calibrated(self.answerability(query, cands, quote), self.params)
 
     def first_quote(self, cands: list[Candidate], query_vector: np.ndarray) -> str:
@@ -167,7 +184,7 @@ class Answerer:
     ) -> Answer:
         """An Answer quoting up to k passages' best sentences, or a decline."""
         version = self.r.index_version
-        cands = self.candidates(search_query, query_vector, query_terms, hits)
+        cands = self.select(search_query, self.candidates(search_query, query_vector, query_terms, hits))
         # The first quote is scored before it is cited: its span is worked out once, for both.
         first = self.quote_span(cands[0].sentence, query_vector) if cands else None
         confidence = self.confidence(search_query, cands, self._span_text(first) if first else "")
@@ -178,8 +195,8 @@ class Answerer:
         for i, cand in enumerate(cands):
             if len(citations) >= k:
                 break
-            if cand.score < cands[0].score * 0.5:
-                break  # far weaker than the best: more noise than answer
+            if self._far_weaker(cand, cands[0]):
+                break  # more noise than answer
             doc_i, start, end = first if i == 0 else self.quote_span(cand.sentence, query_vector)
             if any(d == doc_i and start < e and s < end for d, s, e in used):
                 continue
@@ -202,6 +219,12 @@ class Answerer:
             )
         text = " ".join(f"\u201c{c.quote}\u201d [{c.id}]" for c in citations)
         return Answer(question, search_query, False, text, version, round(confidence, 4), citations)
+
+    def _far_weaker(self, cand: Candidate, best: Candidate) -> bool:
+        """Under half the best one's score (for the selector: its probability of answering)."""
+        if self.selector is None:
+            return cand.score < best.score * 0.5
+        return self.selector.calibrated(cand.score) < 0.5 * self.selector.calibrated(best.score)
 
     def quote_span(self, j: int, query_vector: np.ndarray) -> tuple[int, int, int]:
         """Offsets of the quote for sentence j: the sentence with a little context from its paragraph.

@@ -64,6 +64,19 @@ def read_manifest(folder: Path) -> dict:
     return manifest
 
 
+NO_SELECTOR = "none"
+
+
+def open_selector(setting: str) -> Selector | None:
+    """The selector a setting names: None for "none" (the hand-weighted score), else the folder's model."""
+    return None if uses_none(setting) else Selector.load(setting)
+
+
+def uses_none(setting: str) -> bool:
+    """Whether the setting asks for no learned selector."""
+    return setting.strip().lower() == NO_SELECTOR
+
+
 class Selector:
     """Scores candidate sentences for a question; higher logits mean more likely to answer it."""
 
