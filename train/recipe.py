@@ -18,7 +18,8 @@ from train.export import coverage_table, export_weights, fit_platt, suggest_thre
 from train.scorers import CrossScorer
 from train.selector import TrainConfig, train
 
-# The choice made in docs/SELECTOR.md; `make train` runs exactly this.
+# What `make train` runs today: row (3) of docs/SELECTOR.md, which did not learn in 400 steps; the doc recommends
+# switching to the bi-encoder (kind="bi"), which needs a bi branch in export and calibrate first.
 CHOSEN = TrainConfig(kind="cross", layers=2, steps=400)
 
 
