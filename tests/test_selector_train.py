@@ -107,12 +107,11 @@ def _write_data(root: Path) -> None:
     (root / "bench" / "covidqa" / "covidqa_200423_flat.jsonl").write_text(json.dumps(question) + "\n")
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    """The recipe run on the tiny data with a 1-layer model and a few steps."""
-    root = tmp_path_factory.mktemp("selector")
-    _write_data(root / "shared")
-    out = root / "models" / "selector"
+def _recipe(root: Path, kind: str) -> Path:
+    """Run the recipe on the tiny data with a 1-layer model and a few steps; returns the exported folder."""
+    if not (root / "shared").is_dir():
+        _write_data(root / "shared")
+    out = root / "models" / kind
     cmd = [
         sys.executable,
         "-m",
@@ -122,7 +121,11 @@ def trained(tmp_path_factory) -> Path:
         "--out",
         str(out),
         "--work",
-        str(root / "work"),
+        str(root / f"work-{kind}"),
+        "--kind",
+        kind,
+        "--lr",
+        "5e-5",
         "--limit",
         "30",
         "--layers",
@@ -134,6 +137,22 @@ def trained(tmp_path_factory) -> Path:
     ]
     subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, timeout=600)
     return out
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """A tiny cross-encoder selector folder (the runtime Selector's format)."""
+    return _recipe(tmp_path_factory.mktemp("selector"), "cross")
+
+
+def test_recipe_exports_a_bi_encoder_as_a_sentence_transformers_folder(tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    out = _recipe(tmp_path, "bi")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "bi-encoder" and "1_Pooling/config.json" in manifest["files"]
+    vectors = SentenceTransformer(str(out), device="cpu").encode(["What is the capital of France?"])
+    assert vectors.shape == (1, 384)
 
 
 def test_recipe_writes_a_loadable_folder_with_a_manifest(trained):

@@ -37,7 +37,8 @@ class CosineScorer:
     def __init__(self, path: str | None = None) -> None:
         from sentence_transformers import SentenceTransformer
 
-        self.model = SentenceTransformer(path or bundled_path(), device="cpu")
+        # float32 even when the folder holds float16 weights: CPUs compute float16 slowly and less exactly.
+        self.model = SentenceTransformer(path or bundled_path(), device="cpu").float()
         self.cache: dict[str, np.ndarray] = {}
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
