@@ -126,8 +126,6 @@ def serving(
 ) -> Iterator[str]:
     """Run `qa serve` with the admin token set (and env's variables); yield its base URL once /api/health
     answers 200 (its pid to pids)."""
-    import requests  # the dev extra; the product never imports this module
-
     port = free_port()
     command = [sys.executable, "-m", "qa", "serve", "--port", str(port), *args]
     env = server_env(corpus, index, QA_ADMIN_TOKEN=ADMIN_TOKEN, **(env or {}))
@@ -137,20 +135,26 @@ def serving(
     if pids is not None:
         pids.append(process.pid)
     try:
-        for _ in range(READY_TRIES):
-            if process.poll() is not None:
-                raise AssertionError(f"qa serve exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                if requests.get(f"{base}/api/health", timeout=30).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass  # not listening yet, or gunicorn is listening while its workers still load the model
-            time.sleep(0.25)
-        else:
-            raise AssertionError(f"qa serve did not become ready:\n{log.read_text()}")
+        wait_ready(base, process, log)
         yield base
     finally:
         stop(process)
+
+
+def wait_ready(base: str, process: subprocess.Popen, log: Path) -> None:
+    """Return once `qa serve` at base answers /api/health with 200; fail with its log if it exits or never does."""
+    import requests  # the dev extra; the product never imports this module
+
+    for _ in range(READY_TRIES):
+        if process.poll() is not None:
+            raise AssertionError(f"qa serve exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if requests.get(f"{base}/api/health", timeout=30).status_code == 200:
+                return
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or gunicorn is listening while its workers still load the model
+        time.sleep(0.25)
+    raise AssertionError(f"qa serve did not become ready:\n{log.read_text()}")
 
 
 def stop(process: subprocess.Popen, grace: float = 30) -> None:

@@ -6,13 +6,12 @@ import os
 import subprocess
 import sys
 import sysconfig
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from qa.testing import free_port
+from qa.testing import free_port, wait_ready
 from tests.helpers import REPO, real_site
 
 pytestmark = pytest.mark.slow
@@ -62,7 +61,7 @@ def test_an_installed_wheel_serves_the_chat_and_source_pages(tmp_path_factory):
         )
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(base, server, root / "serve.log")
+        wait_ready(base, server, root / "serve.log")
         chat = requests.get(f"{base}/", timeout=30)
         assert chat.status_code == 200 and "<textarea" in chat.text
         source = requests.get(f"{base}/source/what-causes-facial-twitching.txt?start=0&end=5", timeout=30)
@@ -71,16 +70,3 @@ def test_an_installed_wheel_serves_the_chat_and_source_pages(tmp_path_factory):
     finally:
         server.terminate()
         server.wait(30)
-
-
-def _wait_ready(base: str, server: subprocess.Popen, log: Path) -> None:
-    for _ in range(600):
-        if server.poll() is not None:
-            raise AssertionError(f"qa serve exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            if requests.get(f"{base}/api/health", timeout=30).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):
-            pass  # not listening yet, or gunicorn (qa serve's default) listening while its workers load the model
-        time.sleep(0.25)
-    raise AssertionError(f"qa serve did not become ready:\n{log.read_text()}")

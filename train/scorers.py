@@ -7,6 +7,8 @@ from typing import Protocol
 
 import numpy as np
 
+from qa.search.selector import score_pairs
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may download: every model is a local folder
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -80,18 +82,5 @@ class CrossScorer:
         self.batch_size = batch_size
 
     def score(self, question: str, candidates: list[str]) -> np.ndarray:
-        """Raw logits, one per candidate."""
-        out = []
-        with self.torch.inference_mode():
-            for i in range(0, len(candidates), self.batch_size):
-                chunk = candidates[i : i + self.batch_size]
-                enc = self.tokenizer(
-                    [question] * len(chunk),
-                    chunk,
-                    truncation="longest_first",
-                    max_length=self.max_length,
-                    padding=True,
-                    return_tensors="pt",
-                )
-                out.append(self.model(**enc).logits[:, 0].float().numpy())
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+        """Raw logits, one per candidate (the runtime Selector's own loop)."""
+        return score_pairs(self.model, self.tokenizer, question, candidates, self.max_length, self.batch_size)

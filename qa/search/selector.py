@@ -119,24 +119,31 @@ class Selector:
 
     def score(self, question: str, candidates: list[str]) -> np.ndarray:
         """One raw logit per candidate (float32), the same for the same inputs."""
-        import torch
-
-        out = []
-        with torch.inference_mode():
-            for start in range(0, len(candidates), BATCH):
-                chunk = candidates[start : start + BATCH]
-                enc = self.tokenizer(
-                    [question] * len(chunk),
-                    chunk,
-                    truncation="longest_first",
-                    max_length=self.max_length,
-                    padding=True,
-                    return_tensors="pt",
-                )
-                out.append(self.model(**enc).logits[:, 0].float().numpy())
-        return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
+        return score_pairs(self.model, self.tokenizer, question, candidates, self.max_length)
 
     def calibrated(self, logit: float) -> float:
         """P(the top candidate answers the question), from its logit by the manifest's Platt scaling."""
         z = self.calibration.slope * float(logit) + self.calibration.intercept
         return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+
+def score_pairs(
+    model, tokenizer, question: str, candidates: list[str], max_length: int, batch: int = BATCH
+) -> np.ndarray:
+    """The one-logit model's score of (question, candidate) for each candidate, in padded batches (float32)."""
+    import torch
+
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(candidates), batch):
+            chunk = candidates[start : start + batch]
+            enc = tokenizer(
+                [question] * len(chunk),
+                chunk,
+                truncation="longest_first",
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
+            )
+            out.append(model(**enc).logits[:, 0].float().numpy())
+    return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
