@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from qa.search.selector import score_pairs
 from train.devsets import load_dev
 from train.evaluate import DEFAULT_CACHE
 from train.models import build_cross
@@ -36,16 +37,7 @@ def cross_scoring(model, tokenizer, max_length: int):
     """All candidates of one question as one padded batch through the cross-encoder."""
 
     def run(question: str, candidates: list[str]) -> None:
-        with torch.inference_mode():
-            enc = tokenizer(
-                [question] * len(candidates),
-                candidates,
-                truncation="longest_first",
-                max_length=max_length,
-                padding=True,
-                return_tensors="pt",
-            )
-            model(**enc)
+        score_pairs(model, tokenizer, question, candidates, max_length, batch=max(1, len(candidates)))
 
     return run
 

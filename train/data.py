@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import random
 from collections import defaultdict
@@ -11,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.index.store import file_sha256
 from train.bm25 import SentenceBM25
 
 SOURCES = {
@@ -45,18 +45,9 @@ class Group:
     source: str
 
 
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def input_hashes(config: DataConfig) -> dict[str, str]:
     """SHA-256 of every input file the recipe reads, keyed by its path under the data root."""
-    return {SOURCES[name]: sha256_file(Path(config.root) / SOURCES[name]) for name in config.sources}
+    return {SOURCES[name]: file_sha256(Path(config.root) / SOURCES[name]) for name in config.sources}
 
 
 def _records(path: Path, limit: int) -> Iterator[dict]:

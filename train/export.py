@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.index.store import file_sha256
 from train.evaluate import Outcome
 
 FORMAT = "qa-selector/1"  # must equal qa/search/selector.py's FORMAT
@@ -60,12 +61,6 @@ def suggest_threshold(table: list[dict]) -> float:
     return max(table, key=lambda row: (row["right_decisions"], -row["threshold"]))["threshold"]
 
 
-def _sha256(path: Path) -> str:
-    from train.data import sha256_file
-
-    return sha256_file(path)
-
-
 def export_weights(trained: Path, out: Path) -> None:
     """Copy the model as float16 with its tokenizer into a fresh `out` (only the files the runtime reads)."""
     import torch
@@ -96,7 +91,7 @@ def export_bi(trained: Path, out: Path) -> None:
 def write_manifest(out: Path, manifest: dict) -> int:
     """Write manifest.json listing every file's SHA-256 ahead of `manifest`; returns the folder's bytes."""
     paths = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json")
-    files = {str(p.relative_to(out)): _sha256(p) for p in paths}
+    files = {str(p.relative_to(out)): file_sha256(p) for p in paths}
     full = {"format": FORMAT, "files": files} | manifest
     (out / "manifest.json").write_text(json.dumps(full, indent=1) + "\n", encoding="utf-8")
     return sum(p.stat().st_size for p in out.rglob("*") if p.is_file())

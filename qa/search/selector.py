@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import SelectorError
+from qa.index.store import file_sha256
 
 MANIFEST = "manifest.json"
 FORMAT = "qa-selector/1"
@@ -29,14 +30,6 @@ class Calibration:
 
     slope: float
     intercept: float
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_manifest(folder: Path) -> dict:
@@ -59,7 +52,7 @@ def read_manifest(folder: Path) -> dict:
         file = folder / name
         if not file.is_file():
             raise SelectorError(f"{folder} lacks {name}, which its manifest lists")
-        if _sha256(file) != digest:
+        if file_sha256(file) != digest:
             raise SelectorError(f"{file} does not match its manifest (damaged or replaced)")
     return manifest
 
