@@ -77,7 +77,7 @@ bench-speed: install
 bench-quality: install
 	$(BIN)/python -m bench.quality $(ARGS)
 
-# The learned answer selector (docs/SELECTOR.md): $(DATA)/train -> models/selector/, fixed seeds; ARGS="--threads 1".
+# The learned answer selector (docs/SELECTOR.md): $(DATA)/train -> models/selector/, fixed seeds; ARGS="--articles 60".
 DATA ?= ../shared
 train: install
 	$(BIN)/python -m train.recipe --data $(DATA) --out models/selector $(ARGS)

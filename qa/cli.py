@@ -7,7 +7,6 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
-from pathlib import Path
 
 import click
 
@@ -60,10 +59,10 @@ def common(func):
 
 def _check_selector(setting: str) -> None:
     """Refuse a missing or damaged selector folder now, before an index is built or a model loaded."""
-    from qa.search.selector import read_manifest, uses_none
+    from qa.search.selector import read_manifest, selector_path, uses_none
 
     if not uses_none(setting):
-        read_manifest(Path(setting))
+        read_manifest(selector_path(setting))
 
 
 def _note(message: str) -> None:

@@ -89,7 +89,7 @@ REGISTRY: tuple[Setting, ...] = (
     Setting("index_dir", Path, "index folder"),
     Setting("model", _optional_str, "a sentence-transformers model folder; unset: the bundled all-MiniLM-L6-v2"),
     Setting("mode", _mode, "retrieval mode: hybrid, dense or bm25"),
-    Setting("selector", str, "the learned answer selector: a folder made by `make train`, or none (hand-weighted)"),
+    Setting("selector", str, "answer selector: none (hand-weighted), a folder made by `make train`, or shipped"),
     Setting("max_chars", int, "passage size in characters"),
     Setting("overlap", int, "sentences shared by neighbouring passages"),
     Setting("max_file_mb", float, "largest document read, in MB; larger files are reported and skipped"),
@@ -115,7 +115,8 @@ class Settings:
     index_dir: Path = Path("index")
     model: str | None = None
     mode: str = "hybrid"
-    # "none" until a trained selector ships in models/ (docs/QUALITY.md, "Learned answer selection").
+    # "none" until a trained selector beats the hand-weighted score on the development splits and ships in
+    # models/selector/ ("shipped"); docs/SELECTOR.md has the comparison.
     selector: str = "none"
     max_chars: int = DEFAULT_MAX_CHARS
     overlap: int = DEFAULT_OVERLAP

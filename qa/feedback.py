@@ -16,7 +16,7 @@ from qa.config import Settings
 from qa.db import connect
 from qa.errors import InvalidRequest, TooLarge
 from qa.search.params import MAX_QUOTES
-from qa.service import validate_history, validate_question
+from qa.search.validate import validate_history, validate_question
 
 VERDICTS = ("helpful", "not_helpful")
 MAX_COMMENT_CHARS = 2000

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.config import MODES, Settings
-from qa.errors import IndexNotFound, IndexUnusable, InvalidRequest, QAError, TooLarge
+from qa.errors import IndexNotFound, IndexUnusable, InvalidRequest, QAError
 from qa.index.batcher import EncodeBatcher
 from qa.index.build import BuildReport, build_index
 from qa.index.embedder import Embedder, SentenceTransformerEmbedder
@@ -26,6 +26,7 @@ from qa.search.params import (
     RetrievalParams,
 )
 from qa.search.query import resolve
+from qa.search.validate import validate_history, validate_k, validate_question
 from qa.text.terms import load_stemmer
 
 if TYPE_CHECKING:  # FAISS and bm25s come with them; a `qa build` with nothing to do never needs them
@@ -35,8 +36,6 @@ if TYPE_CHECKING:  # FAISS and bm25s come with them; a `qa build` with nothing t
     from qa.search.retriever import Hit, Retriever
     from qa.search.selector import Selector
 
-MAX_QUESTION_CHARS = 2000
-MAX_HISTORY_TURNS = 20
 READ_TRIES = 3
 
 
@@ -57,37 +56,6 @@ class _Loaded:
     retriever: Retriever
     answerer: Answerer
     stamp: tuple
-
-
-def validate_question(question: object) -> str:
-    """The question as a clean string, or InvalidRequest / TooLarge."""
-    if not isinstance(question, str):
-        raise InvalidRequest("question must be a string")
-    if not question.strip():
-        raise InvalidRequest("question must not be empty")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise TooLarge(f"question is longer than {MAX_QUESTION_CHARS} characters")
-    return question.strip()
-
-
-def validate_history(history: object) -> list[str]:
-    """Earlier user turns as a list of strings, or InvalidRequest."""
-    if history is None:
-        return []
-    if not isinstance(history, list) or not all(isinstance(turn, str) for turn in history):
-        raise InvalidRequest("history must be a list of strings (earlier user turns, oldest first)")
-    if any(len(turn) > MAX_QUESTION_CHARS for turn in history):
-        raise TooLarge(f"a history turn is longer than {MAX_QUESTION_CHARS} characters")
-    return [turn for turn in history if turn.strip()][-MAX_HISTORY_TURNS:]
-
-
-def validate_k(k: object, limit: int) -> int:
-    """k as an int in 1..limit, or InvalidRequest."""
-    if isinstance(k, float) and k.is_integer():
-        k = int(k)  # JSON Schema's integer: 3.0 is one, as the documented schema says
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= limit:
-        raise InvalidRequest(f"k must be a whole number from 1 to {limit}")
-    return k
 
 
 class QAService:
@@ -310,6 +278,13 @@ class QAService:
                 raise AssertionError(f"citation offsets do not match the source for {c.doc_id}")
         return answer
 
+    def retrieve(
+        self, question: str, k: int = 10, mode: str | None = None
+    ) -> tuple[str, np.ndarray, list[str], list[Hit]]:
+        """What ask() answers from: the search query, its vector and terms, and the k best passages (for training
+        the selector on the same candidates users get)."""
+        return self._retrieve(self.load(), validate_question(question), [], k, mode, True)
+
     def ranked(
         self,
         query: str,
@@ -394,4 +369,6 @@ class QAService:
             "index_version": manifest.index_version,
             "built_at": manifest.built_at,
             "dense_index": manifest.dense_index,
+            # Which sentence scorer answers: the learned selector's short id, or "none" (hand-weighted).
+            "selector": self.selector.identity if self.selector is not None else "none",
         }

@@ -173,38 +173,3 @@ def test_a_question_with_a_typing_error_is_answered_as_if_spelt_right(service):
     answer = service.ask(typo)
     assert not answer.abstained
     assert "invented by Augustin Fresnel in 1822" in answer.citations[0].quote
-
-
-class _WordSelector:
-    """A stand-in learned selector: a sentence's logit is 4 if it holds the word, else -4."""
-
-    def __init__(self, word: str) -> None:
-        self.word = word
-
-    def score(self, question: str, candidates: list[str]):
-        import numpy as np
-
-        return np.array([4.0 if self.word in c else -4.0 for c in candidates], dtype=np.float32)
-
-    def calibrated(self, logit: float) -> float:
-        import math
-
-        return 1.0 / (1.0 + math.exp(-logit))
-
-
-def test_a_selector_orders_the_quotes_and_sets_the_confidence(service):
-    loaded = service.load()
-    plain = service.ask("Who invented the Fresnel lens?", k=3)
-    assert "Fresnel" in plain.citations[0].quote
-    loaded.answerer.selector = _WordSelector("twenty miles")
-    try:
-        chosen = service.ask("Who invented the Fresnel lens?", k=3)
-        assert "twenty miles" in chosen.citations[0].quote
-        assert chosen.confidence == pytest.approx(1.0 / (1.0 + 2.718281828**-4), abs=1e-4)
-        # The others score under half the best's probability: noise, not quoted.
-        assert len(chosen.citations) == 1
-        loaded.answerer.selector = _WordSelector("no such words")
-        assert service.ask("Who invented the Fresnel lens?").abstained  # every candidate at p = 0.018
-    finally:
-        loaded.answerer.selector = None
-    assert service.ask("Who invented the Fresnel lens?", k=3) == plain

@@ -13,7 +13,7 @@ from qa.http.app import create_app
 from qa.http.openapi import openapi_document
 from qa.index.store import build_lock
 from qa.search.retriever import Retriever
-from qa.service import MAX_QUESTION_CHARS
+from qa.search.validate import MAX_QUESTION_CHARS
 from qa.testing import HashEmbedder
 from tests.helpers import write_files
 from tests.web_helpers import ADMIN_TOKEN, COMETS, check_error, check_schema, web_service

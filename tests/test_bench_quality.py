@@ -121,6 +121,7 @@ def test_decline_rows_on_a_toy_corpus(tmp_path):
     expected = roc_auc([a.confidence for a in asked], [True, False])
     assert rows_b[0].metrics["AUC"] == pytest.approx(expected)
     assert rows_b[0].metrics["quote hit"] == float(asked[0].quote_hit)
+    assert rows_b[0].metrics["quote@1"] == float(asked[0].first_hit) <= rows_b[0].metrics["quote hit"]
 
 
 @needs_data

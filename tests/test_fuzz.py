@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import positive_data_acceptance
 
 from qa.http.app import create_app
-from qa.service import MAX_QUESTION_CHARS
+from qa.search.validate import MAX_QUESTION_CHARS
 from tests.web_helpers import ADMIN_TOKEN, check_schema, web_service
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

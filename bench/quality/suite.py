@@ -1,7 +1,7 @@
 """Answer-quality benchmarks run through the product's own build, search and ask (`make bench-quality`).
 
 Usage: python -m bench.quality [--quick] [--only scifact,covidqa,squad,medquad] [--split dev|test] [--no-write]
-       [--whole-abstracts] [--bench-dir ../shared/bench]
+       [--whole-abstracts] [--bench-dir ../shared/bench] [--selector shipped|PATH|none]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from bench.common.embedcache import CachingEmbedder
 from bench.common.harness import MODES, OUT_DIR, model_embedder, open_indexed, passage_lengths
 from bench.common.report import table, write_section
 from bench.quality import decline, retrieval
+from qa.config import Settings
 
 BENCHMARKS = ("scifact", "covidqa", "squad", "medquad")
 # SciFact measured again with each abstract as one passage, as BEIR and MTEB embed them.
@@ -49,7 +50,7 @@ def _section(title: str, command: str, parts: list[str]) -> str:
     return f"### {title}\n\nCommand: `{command}`\n\n" + "\n\n".join(parts)
 
 
-def run_scifact(emb: CachingEmbedder, split: str, quick: bool, root: Path, whole: bool = False) -> str:
+def run_scifact(emb: CachingEmbedder, split: str, quick: bool, root: Path, selector: str, whole: bool = False) -> str:
     """SciFact nDCG@10 / Recall@100 on the product's passages (and on whole abstracts when asked)."""
     bench = load_scifact(root, "train" if split == "dev" else "test")
     if quick:
@@ -57,7 +58,7 @@ def run_scifact(emb: CachingEmbedder, split: str, quick: bool, root: Path, whole
     parts = []
     variants = [("passages (product default)", None), ("whole abstracts", WHOLE_ABSTRACT_CHARS)]
     for label, max_chars in variants[: 2 if whole else 1]:
-        indexed = open_indexed(bench, emb, max_chars=max_chars)
+        indexed = open_indexed(bench, emb, max_chars=max_chars, selector=selector)
         count, length = passage_lengths(indexed)
         rows = retrieval.scifact(indexed, bench.questions, MODES)
         parts.append(
@@ -75,10 +76,10 @@ def _covid_questions(bench: Benchmark, split: str, quick: bool) -> tuple[Benchma
     return Benchmark(bench.name, files, []), [q for q in questions if q.group in docs][:80]
 
 
-def run_covidqa(emb: CachingEmbedder, split: str, quick: bool, root: Path) -> str:
+def run_covidqa(emb: CachingEmbedder, split: str, quick: bool, root: Path, selector: str) -> str:
     """COVID-QA passage and quote hits on the gold answer span, all articles as one corpus."""
     bench, questions = _covid_questions(load_covidqa(root), split, quick)
-    indexed = open_indexed(bench, emb)
+    indexed = open_indexed(bench, emb, selector=selector)
     count, length = passage_lengths(indexed)
     rows = retrieval.covidqa(indexed, questions, MODES)
     return (
@@ -89,7 +90,7 @@ def run_covidqa(emb: CachingEmbedder, split: str, quick: bool, root: Path) -> st
     )
 
 
-def run_squad(emb: CachingEmbedder, split: str, quick: bool, root: Path) -> str:
+def run_squad(emb: CachingEmbedder, split: str, quick: bool, root: Path, selector: str) -> str:
     """SQuAD 2.0 half: decline quality for unanswerable and off-topic questions."""
     bench = load_squad(root)
     articles = range(1, 5) if split == "dev" else range(5, 17)
@@ -98,23 +99,24 @@ def run_squad(emb: CachingEmbedder, split: str, quick: bool, root: Path) -> str:
     off_topic = [q for q in covid if split == "test" or q.group % 2 == 1]
     if quick:
         questions, off_topic = questions[:150], off_topic[:50]
-    indexed = open_indexed(bench, emb)
+    indexed = open_indexed(bench, emb, selector=selector)
     rows_a, rows_b = decline.squad(indexed, questions, [Question(q.id, q.text) for q in off_topic], MODES)
     return (
         f"Articles {articles.start}-{articles.stop - 1} ({len(questions)} questions), corpus of all 16 articles. "
         "AUC: ROC AUC of `confidence` separating answerable from the others; decline P/R: precision and "
-        "recall of the shipped decline threshold at declining the others; answered / quote hit: share of "
-        "answerable questions answered / with a citation overlapping a gold answer.\n\n"
+        "recall of the shipped decline threshold at declining the others; answered / quote hit / quote@1: share "
+        "of answerable questions answered / with a citation (of 3) overlapping a gold answer / whose first one "
+        "does.\n\n"
         f"(a) answerable vs unanswerable\n\n{table(rows_a)}\n\n"
         f"(b) answerable vs off-topic ({len(off_topic)} COVID-QA questions)\n\n{table(rows_b)}"
     )
 
 
-def run_medquad(emb: CachingEmbedder, split: str, quick: bool, root: Path) -> str:
+def run_medquad(emb: CachingEmbedder, split: str, quick: bool, root: Path, selector: str) -> str:
     """MedQuAD: hemifacial spasm questions on the default corpus, and uncovered conditions that should be declined."""
     covered, uncovered = decline.medquad_questions(load_medquad(root))
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(DEFAULT_CORPUS.iterdir()) if p.is_file()}
-    indexed = open_indexed(Benchmark("default-corpus", files, []), emb)
+    indexed = open_indexed(Benchmark("default-corpus", files, []), emb, selector=selector)
     rows, shown = decline.medquad(indexed, covered, uncovered, MODES)
     answers = []
     for question, asked in shown["hybrid"]:
@@ -127,7 +129,7 @@ def run_medquad(emb: CachingEmbedder, split: str, quick: bool, root: Path) -> st
     )
 
 
-RUNNERS: dict[str, Callable[[CachingEmbedder, str, bool, Path], str]] = {
+RUNNERS: dict[str, Callable[[CachingEmbedder, str, bool, Path, str], str]] = {
     "scifact": run_scifact,
     "covidqa": run_covidqa,
     "squad": run_squad,
@@ -154,6 +156,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--whole-abstracts", action="store_true", help="SciFact also with each abstract as one passage (slow)."
     )
+    parser.add_argument(
+        "--selector",
+        default=Settings().selector,
+        help="The answer selector: shipped, a folder made by `make train`, or none (the hand-weighted scorer).",
+    )
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(chosen) - set(BENCHMARKS)
@@ -164,15 +171,17 @@ def main(argv: list[str] | None = None) -> None:
     for name in chosen:
         started = time.monotonic()
         if name == "scifact":
-            body = run_scifact(emb, args.split, args.quick, args.bench_dir, args.whole_abstracts)
+            body = run_scifact(emb, args.split, args.quick, args.bench_dir, args.selector, args.whole_abstracts)
         else:
-            body = RUNNERS[name](emb, args.split, args.quick, args.bench_dir)
+            body = RUNNERS[name](emb, args.split, args.quick, args.bench_dir, args.selector)
         emb.save()
         title = f"{TITLES[name]} — {args.split} split" + (" (quick subset)" if args.quick else "")
+        shipped = args.selector == Settings().selector
+        title += "" if shipped else f" (selector: {args.selector})"
         section = _section(title, command.strip(), [body])
         print(f"\n{section}\n\n({time.monotonic() - started:.0f} s)", flush=True)
         if not args.quick and not args.no_write:
-            write_section(f"{name}:{args.split}", section)
+            write_section(f"{name}:{args.split}" + ("" if shipped else f":selector={args.selector}"), section)
 
 
 if __name__ == "__main__":

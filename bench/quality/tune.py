@@ -84,9 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     what, max_chars = args.what, args.max_chars
     emb = model_embedder()
-    sci = open_indexed(load_scifact(BENCH_DIR, "train"), emb, max_chars=max_chars)
+    sci = open_indexed(load_scifact(BENCH_DIR, "train"), emb, max_chars=max_chars, selector="none")
     covid = load_covidqa(BENCH_DIR)
-    cov = open_indexed(covid, emb, max_chars=max_chars)
+    cov = open_indexed(covid, emb, max_chars=max_chars, selector="none")
     dev = [q for q in covid.questions if q.group % 2 == 1]
     sci.prime([q.text for q in sci.bench.questions])
     cov.prime([q.text for q in dev])

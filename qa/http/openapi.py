@@ -6,7 +6,7 @@ from qa import __version__
 from qa.http import openapi_collection as collection
 from qa.search.filter import MAX_FILTER_CHARS, MAX_FILTERS
 from qa.search.params import MAX_QUOTES
-from qa.service import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS
+from qa.search.validate import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS
 
 
 def _obj(properties: dict, required: list[str] | None = None) -> dict:

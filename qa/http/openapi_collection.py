@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qa.feedback import MAX_COMMENT_CHARS, MAX_QUOTE_CHARS, VERDICTS
 from qa.search.params import MAX_QUOTES
-from qa.service import MAX_QUESTION_CHARS
+from qa.search.validate import MAX_QUESTION_CHARS
 
 # The pattern of a question that is not blank (qa.http.openapi.NOT_BLANK; that module imports this one).
 NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from qa.search.answertype import expected_types, matches_type
+from qa.search.features import Neighbourhood, candidate_matrix, question_row
 from qa.search.mismatch import lacks_negation, lacks_number
 from qa.search.params import DEFAULT_ANSWER, AnswerParams
 from qa.search.retriever import Hit, Retriever, coverage
@@ -120,15 +121,30 @@ class Answerer:
                 seen[j] = cand
         return sorted(seen.values(), key=lambda c: (-c.score, c.sentence))
 
-    def select(self, query: str, cands: list[Candidate]) -> list[Candidate]:
-        """The best hand-scored candidates re-scored by the learned selector (its probability), best first."""
+    def select(
+        self, query: str, query_vector: np.ndarray, query_terms: list[str], cands: list[Candidate], hits: list[Hit]
+    ) -> list[Candidate]:
+        """The candidates re-scored by the learned selector (their logits), best first."""
         if self.selector is None or not cands:
             return cands
-        top = cands[: self.params.selector_candidates]
-        logits = self.selector.score(query, [self.r.sentence_text(c.sentence) for c in top])
-        for cand, logit in zip(top, logits, strict=True):
+        logits = self.selector.score(self.features(query, query_vector, query_terms, cands, hits))
+        for cand, logit in zip(cands, logits, strict=True):
             cand.score = float(logit)
-        return sorted(top, key=lambda c: (-c.score, c.sentence))
+        return sorted(cands, key=lambda c: (-c.score, c.sentence))
+
+    def features(
+        self, query: str, query_vector: np.ndarray, query_terms: list[str], cands: list[Candidate], hits: list[Hit]
+    ) -> np.ndarray:
+        """The selector's feature rows of the candidates (qa/search/features.py)."""
+        near = []
+        for c in cands:
+            doc_i = int(self.s_doc[c.sentence])
+            text = self.r.document(doc_i).text
+            near.append(
+                Neighbourhood(self._neighbour(c.sentence, -1, doc_i, text), self._neighbour(c.sentence, 1, doc_i, text))
+            )
+        ranks = {h.passage: i for i, h in enumerate(hits)}
+        return candidate_matrix(self.r, query, query_vector, query_terms, cands, near, ranks)
 
     def missing_specificity(self, query: str) -> float:
         """How specific the query's words are that the corpus never mentions (0 when it knows them all)."""
@@ -155,14 +171,25 @@ class Answerer:
         p = self.params
         return p.conf_intercept + sum(w * x for w, x in zip(p.conf_weights, features, strict=True))
 
-    def confidence(self, query: str, cands: list[Candidate], quote: str) -> float:
+    def confidence(self, query: str, query_terms: list[str], cands: list[Candidate], quote: str) -> float:
         """Estimated probability that the first quote answers the question."""
         if not cands:
             return 0.0
         if self.selector is not None:
-            missing = self.missing_specificity(query) if self.params.selector_missing else 0.0
-            return self.selector.calibrated(cands[0].score - self.params.selector_missing * missing)
+            return self.selector.confidence(self.question_features(query, query_terms, cands, quote))
         return calibrated(self.answerability(query, cands, quote), self.params)
+
+    def question_features(self, query: str, query_terms: list[str], cands: list[Candidate], quote: str) -> np.ndarray:
+        """The selector's question row (qa/search/features.py) for candidates it has scored, best first."""
+        return question_row(
+            np.array([c.score for c in cands[:2]], dtype=np.float32),
+            max(c.dense for c in cands),
+            max(c.coverage for c in cands),
+            self.missing_specificity(query),
+            query,
+            quote,
+            self.r.term_weights(query_terms),
+        )
 
     def first_quote(self, cands: list[Candidate], query_vector: np.ndarray) -> str:
         """The text the best candidate is quoted with ("" when there is none)."""
@@ -184,11 +211,13 @@ class Answerer:
     ) -> Answer:
         """An Answer quoting up to k passages' best sentences, or a decline."""
         version = self.r.index_version
-        cands = self.select(search_query, self.candidates(search_query, query_vector, query_terms, hits))
+        cands = self.candidates(search_query, query_vector, query_terms, hits)
+        cands = self.select(search_query, query_vector, query_terms, cands, hits)
         # The first quote is scored before it is cited: its span is worked out once, for both.
         first = self.quote_span(cands[0].sentence, query_vector) if cands else None
-        confidence = self.confidence(search_query, cands, self._span_text(first) if first else "")
-        if confidence < self.params.decline_below:
+        confidence = self.confidence(search_query, query_terms, cands, self._span_text(first) if first else "")
+        threshold = self.params.decline_below if self.selector is None else self.selector.decline_below
+        if confidence < threshold:
             return Answer(question, search_query, True, NOT_FOUND, version, round(confidence, 4))
         citations: list[Citation] = []
         used: list[tuple[int, int, int]] = []  # doc, start, end of quotes so far

@@ -61,11 +61,6 @@ class AnswerParams:
     platt_intercept: float = -3.4061
     # Words rarer than this (Zipf scale, wordfreq) in general English name a specific thing.
     common_zipf: float = 4.5
-    # With a learned selector (qa/search/selector.py): how many of the best hand-scored sentences it re-scores
-    # (its cost grows with them), and how much each point of missing specificity (words the corpus never
-    # mentions) lowers its calibrated logit, for questions about topics the documents lack.
-    selector_candidates: int = 16
-    selector_missing: float = 0.0
 
 
 # The shipped values, as the defaults of Retriever, Answerer and QAService (shared: the objects are frozen).

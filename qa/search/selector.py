@@ -1,8 +1,8 @@
-"""The learned answer selector: a small cross-encoder that scores (question, candidate sentence) pairs.
+"""The learned answer selector: small networks over the features of qa/search/features.py.
 
-The model folder (models/selector/, made by `make train`) holds the weights, the tokenizer files and
-manifest.json, which lists every file's SHA-256, the training settings and the Platt calibration.
-Nothing is downloaded: the folder is loaded as it is, or refused.
+The model folder (models/selector/, made by `make train`) holds weights.json and manifest.json, which lists
+every file's SHA-256, the feature names, the training data hashes and settings, and the figures it reached.
+Nothing is downloaded and nothing but numpy runs: the folder is loaded as it is, or refused.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,18 +17,47 @@ import numpy as np
 
 from qa.errors import SelectorError
 from qa.index.store import file_sha256
+from qa.search.features import CANDIDATE_FEATURES, QUESTION_FEATURES
 
 MANIFEST = "manifest.json"
-FORMAT = "qa-selector/1"
-BATCH = 32  # pairs per forward pass: all of a question's candidates usually fit in one
+WEIGHTS = "weights.json"
+FORMAT = "qa-selector/2"
+NO_SELECTOR = "none"
+# The setting's default: the selector that ships inside the package (models/ in the repository).
+SHIPPED = "shipped"
 
 
 @dataclass(frozen=True)
-class Calibration:
-    """Platt scaling of the top logit: P(the top candidate answers) = sigmoid(slope * logit + intercept)."""
+class Net:
+    """A small fully connected network over standardized features: ReLU between layers, one logit out."""
 
-    slope: float
-    intercept: float
+    mean: np.ndarray
+    scale: np.ndarray
+    layers: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+    @classmethod
+    def from_json(cls, data: dict, width: int) -> Net:
+        """Read a network saved by train/ranker.py; ValueError when its shapes do not fit `width` features."""
+        mean = np.asarray(data["mean"], dtype=np.float32)
+        scale = np.asarray(data["scale"], dtype=np.float32)
+        layers = tuple((np.asarray(w, dtype=np.float32), np.asarray(b, dtype=np.float32)) for w, b in data["layers"])
+        fan_in = width
+        for w, b in layers:
+            if w.ndim != 2 or w.shape[0] != fan_in or b.shape != (w.shape[1],):
+                raise ValueError(f"a layer of shape {w.shape} does not follow {fan_in} inputs")
+            fan_in = w.shape[1]
+        if mean.shape != (width,) or scale.shape != (width,) or fan_in != 1 or not np.all(scale > 0):
+            raise ValueError("standardization or output shape does not fit the features")
+        return cls(mean, scale, layers)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """One logit per row of x."""
+        z = (np.asarray(x, dtype=np.float32).reshape(-1, len(self.mean)) - self.mean) / self.scale
+        for i, (w, b) in enumerate(self.layers):
+            z = z @ w + b
+            if i < len(self.layers) - 1:
+                z = np.maximum(z, 0.0)
+        return z[:, 0]
 
 
 def read_manifest(folder: Path) -> dict:
@@ -42,8 +70,6 @@ def read_manifest(folder: Path) -> dict:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         files = dict(manifest["files"])
-        calibration = manifest["calibration"]
-        float(calibration["slope"]), float(calibration["intercept"])
     except (ValueError, KeyError, TypeError) as exc:
         raise SelectorError(f"{path} is damaged: {exc}") from exc
     if manifest.get("format") != FORMAT:
@@ -57,12 +83,21 @@ def read_manifest(folder: Path) -> dict:
     return manifest
 
 
-NO_SELECTOR = "none"
+def shipped_path() -> Path:
+    """The folder of the selector that ships with qa."""
+    from importlib.resources import files
+
+    return Path(str(files("qa.models") / "selector"))
+
+
+def selector_path(setting: str) -> Path:
+    """The folder a selector setting names ("shipped": the one inside the package)."""
+    return shipped_path() if setting.strip().lower() == SHIPPED else Path(setting)
 
 
 def open_selector(setting: str) -> Selector | None:
     """The selector a setting names: None for "none" (the hand-weighted score), else the folder's model."""
-    return None if uses_none(setting) else Selector.load(setting)
+    return None if uses_none(setting) else Selector.load(selector_path(setting))
 
 
 def uses_none(setting: str) -> bool:
@@ -71,72 +106,49 @@ def uses_none(setting: str) -> bool:
 
 
 class Selector:
-    """Scores candidate sentences for a question; higher logits mean more likely to answer it."""
+    """Scores candidate sentences by their features, and the question's best one for the confidence."""
 
-    def __init__(self, folder: Path, manifest: dict, model, tokenizer) -> None:
+    def __init__(self, folder: Path, manifest: dict, ranker: Net, confidence: Net) -> None:
         self.folder = folder
         self.manifest = manifest
-        self.model = model
-        self.tokenizer = tokenizer
-        self.max_length = int(manifest["settings"]["max_length"])
-        cal = manifest["calibration"]
-        self.calibration = Calibration(float(cal["slope"]), float(cal["intercept"]))
-        # Weights and settings in one short id: an index built with other scores must notice the change.
+        self.ranker = ranker
+        self.confidence_net = confidence
+        # Chosen with the calibration on the development splits (the manifest's coverage table).
+        self.decline_below = float(manifest["decline_below"])
+        # Weights and settings in one short id, for the index manifest and /api/health.
         self.identity = hashlib.sha256((folder / MANIFEST).read_bytes()).hexdigest()[:16]
 
     @classmethod
     def load(cls, path: str | Path) -> Selector:
-        """Load a selector folder offline; SelectorError when it is missing, damaged or mismatched."""
+        """Load a selector folder; SelectorError when it is missing, damaged or made for other features."""
         folder = Path(path)
         manifest = read_manifest(folder)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        for key, names in (("candidate_features", CANDIDATE_FEATURES), ("question_features", QUESTION_FEATURES)):
+            if tuple(manifest.get(key, ())) != names:
+                raise SelectorError(f"{folder} was trained on other {key.replace('_', ' ')} than this qa computes")
         try:
-            import torch
-            from transformers import AutoModelForSequenceClassification, AutoTokenizer
-            from transformers.utils import logging as hf_logging
+            float(manifest["decline_below"])
+            weights = json.loads((folder / WEIGHTS).read_text(encoding="utf-8"))
+            ranker = Net.from_json(weights["ranker"], len(CANDIDATE_FEATURES))
+            confidence = Net.from_json(weights["confidence"], len(QUESTION_FEATURES))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SelectorError(f"{folder} is damaged: {exc}") from exc
+        return cls(folder, manifest, ranker, confidence)
 
-            hf_logging.disable_progress_bar()
-            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-            # Stored in float16 to halve the folder; computed in float32, which CPUs run faster.
-            model = AutoModelForSequenceClassification.from_pretrained(
-                str(folder), local_files_only=True, dtype=torch.float32
-            ).eval()
-            if manifest["settings"].get("quantize") == "int8-dynamic":
-                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-        except Exception as exc:  # transformers raises many types for a bad folder
-            raise SelectorError(f"cannot load the selector model in {folder}: {exc}") from exc
-        if getattr(model.config, "num_labels", None) != 1:
-            raise SelectorError(f"{folder} is not a one-logit selector (num_labels={model.config.num_labels})")
-        return cls(folder, manifest, model, tokenizer)
-
-    def score(self, question: str, candidates: list[str]) -> np.ndarray:
-        """One raw logit per candidate (float32), the same for the same inputs."""
-        return score_pairs(self.model, self.tokenizer, question, candidates, self.max_length)
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """One logit per candidate row: higher means more likely to answer the question."""
+        return self.ranker(features)
 
     def calibrated(self, logit: float) -> float:
-        """P(the top candidate answers the question), from its logit by the manifest's Platt scaling."""
-        z = self.calibration.slope * float(logit) + self.calibration.intercept
-        return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+        """A candidate's logit as P(it answers the question)."""
+        return sigmoid(logit)
+
+    def confidence(self, question_row: np.ndarray) -> float:
+        """P(the first quote answers the question), from the question's features."""
+        return sigmoid(float(self.confidence_net(question_row)[0]))
 
 
-def score_pairs(
-    model, tokenizer, question: str, candidates: list[str], max_length: int, batch: int = BATCH
-) -> np.ndarray:
-    """The one-logit model's score of (question, candidate) for each candidate, in padded batches (float32)."""
-    import torch
-
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(candidates), batch):
-            chunk = candidates[start : start + batch]
-            enc = tokenizer(
-                [question] * len(chunk),
-                chunk,
-                truncation="longest_first",
-                max_length=max_length,
-                padding=True,
-                return_tensors="pt",
-            )
-            out.append(model(**enc).logits[:, 0].float().numpy())
-    return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
+def sigmoid(z: float) -> float:
+    """The logistic function, without overflow for large |z|."""
+    z = float(z)
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
