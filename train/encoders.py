@@ -1,4 +1,5 @@
-"""The recipe behind `make train`: train the chosen selector, export it, calibrate it on DEV, write its manifest."""
+"""The encoder experiments (`python -m train.encoders`): train a cross-encoder or a bi-encoder, export it, score DEV
+offline and write its manifest (docs/SELECTOR.md, "Encoder experiments"; `make train` runs train/recipe.py)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from train.export import coverage_table, export_bi, export_weights, fit_platt, s
 from train.scorers import CosineScorer, CrossScorer
 from train.selector import TrainConfig, train
 
-# The choice of docs/SELECTOR.md: the bi-encoder fine-tune (its row (3) cross-encoder is `--kind cross --layers 2
-# --steps 400 --negatives 3 --lr 5e-5`). Steps are few because the shared 2-core machine allowed few.
+# The first round's best: the bi-encoder fine-tune (docs/SELECTOR.md row (4); its row (3) cross-encoder is `--kind
+# cross --layers 2 --steps 400 --negatives 3 --lr 5e-5`). Steps are few because the shared 2-core machine allowed few.
 CHOSEN = TrainConfig(kind="bi", layers=6, steps=200, negatives=1, lr=2e-5)
 
 

@@ -31,7 +31,7 @@ class CorpusConfig:
     """Which articles to index and which to hold out as off-topic."""
 
     root: str = "../shared"
-    articles: int = 48  # indexed articles
+    articles: int = 60  # indexed articles
     off_topic_articles: int = 8  # articles whose questions are asked of a corpus without them
     questions_per_article: int = 0  # 0 = all (a small number for tests)
     off_topic_per_article: int = 40

@@ -9,7 +9,7 @@
    coverage table (train/devcheck.py).
 4. Write weights.json and manifest.json (files' SHA-256, features, data hashes, settings, figures, versions).
 
-Usage: python -m train.recipe [--data ../shared] [--out models/selector] [--articles 48] [--limit N] [--dev-cache DIR]
+Usage: python -m train.recipe [--data ../shared] [--out models/selector] [--articles 60] [--limit N] [--dev-cache DIR]
 """
 
 from __future__ import annotations
