@@ -20,13 +20,15 @@ from qa.service import QAService
 MODES = ("bm25", "dense", "hybrid")
 
 
-def model_embedder(out_dir: Path = OUT_DIR, tag: str = "") -> CachingEmbedder:
-    """The bundled MiniLM behind an on-disk vector cache (the model loads only on a cache miss)."""
+def model_embedder(out_dir: Path = OUT_DIR, tag: str = "", model: str | None = None) -> CachingEmbedder:
+    """The bundled MiniLM (or the model folder `model`) behind an on-disk vector cache (the model loads only on a
+    cache miss)."""
     # Parallel runs pass different tags: each writes its own file and reads all of them.
-    fingerprint = weights_fingerprint(bundled_model_path())
+    fingerprint = weights_fingerprint(model or bundled_model_path())
     own = out_dir / f"vectors-{fingerprint}{tag}.npz"
     others = tuple(p for p in sorted(out_dir.glob(f"vectors-{fingerprint}*.npz")) if p != own and ".tmp" not in p.name)
-    return CachingEmbedder(SentenceTransformerEmbedder, "all-MiniLM-L6-v2", fingerprint, own, others)
+    name = Path(model).name if model else "all-MiniLM-L6-v2"
+    return CachingEmbedder(lambda: SentenceTransformerEmbedder(model), name, fingerprint, own, others)
 
 
 def wrap_embedder(inner: Embedder) -> CachingEmbedder:

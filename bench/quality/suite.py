@@ -2,6 +2,7 @@
 
 Usage: python -m bench.quality [--quick] [--only scifact,covidqa,squad,medquad] [--split dev|test] [--no-write]
        [--whole-abstracts] [--bench-dir ../shared/bench] [--selector shipped|PATH|none]
+       [--model PATH]
 """
 
 from __future__ import annotations
@@ -161,13 +162,14 @@ def main(argv: list[str] | None = None) -> None:
         default=Settings().selector,
         help="The answer selector: shipped, a folder made by `make train`, or none (the hand-weighted scorer).",
     )
+    parser.add_argument("--model", help="Another sentence-transformers model folder than the bundled MiniLM.")
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(chosen) - set(BENCHMARKS)
     if unknown:
         parser.error(f"--only: unknown benchmark(s): {', '.join(sorted(unknown))}")
     command = "python -m bench.quality " + shlex.join(sys.argv[1:] if argv is None else argv)
-    emb = model_embedder(OUT_DIR)
+    emb = model_embedder(OUT_DIR, model=args.model)
     for name in chosen:
         started = time.monotonic()
         if name == "scifact":
@@ -178,10 +180,12 @@ def main(argv: list[str] | None = None) -> None:
         title = f"{TITLES[name]} — {args.split} split" + (" (quick subset)" if args.quick else "")
         shipped = args.selector == Settings().selector
         title += "" if shipped else f" (selector: {args.selector})"
+        title += f" (model: {args.model})" if args.model else ""
         section = _section(title, command.strip(), [body])
         print(f"\n{section}\n\n({time.monotonic() - started:.0f} s)", flush=True)
         if not args.quick and not args.no_write:
-            write_section(f"{name}:{args.split}" + ("" if shipped else f":selector={args.selector}"), section)
+            variant = ("" if shipped else f":selector={args.selector}") + (f":model={args.model}" if args.model else "")
+            write_section(f"{name}:{args.split}{variant}", section)
 
 
 if __name__ == "__main__":
