@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -13,7 +12,7 @@ from qa.search.features import Neighbourhood, candidate_matrix, question_row
 from qa.search.mismatch import lacks_negation, lacks_number
 from qa.search.params import DEFAULT_ANSWER, AnswerParams
 from qa.search.retriever import Hit, Retriever, coverage
-from qa.search.selector import Selector
+from qa.search.selector import Selector, sigmoid
 from qa.text.terms import is_query_content, stem, terms, words
 
 NOT_FOUND = "I could not find an answer to that in these documents."
@@ -300,9 +299,7 @@ class Answerer:
 
 def calibrated(score: float, params: AnswerParams = DEFAULT_ANSWER) -> float:
     """An answerability score as a probability (Platt scaling with the params' slope and intercept)."""
-    z = params.platt_slope * score + params.platt_intercept
-    # A long question of unknown words drives z far below zero; exp(-z) would overflow.
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+    return sigmoid(params.platt_slope * score + params.platt_intercept)
 
 
 def _near_duplicate(a: str, b: str) -> bool:

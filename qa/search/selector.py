@@ -23,7 +23,7 @@ MANIFEST = "manifest.json"
 WEIGHTS = "weights.json"
 FORMAT = "qa-selector/2"
 NO_SELECTOR = "none"
-# The setting's default: the selector that ships inside the package (models/ in the repository).
+# The selector that ships inside the package (models/selector/ in the repository).
 SHIPPED = "shipped"
 
 
@@ -108,14 +108,14 @@ def uses_none(setting: str) -> bool:
 class Selector:
     """Scores candidate sentences by their features, and the question's best one for the confidence."""
 
-    def __init__(self, folder: Path, manifest: dict, ranker: Net, confidence: Net) -> None:
+    def __init__(self, folder: Path, manifest: dict, ranker: Net, confidence: Net, decline_below: float) -> None:
         self.folder = folder
         self.manifest = manifest
         self.ranker = ranker
         self.confidence_net = confidence
         # Chosen with the calibration on the development splits (the manifest's coverage table).
-        self.decline_below = float(manifest["decline_below"])
-        # Weights and settings in one short id, for the index manifest and /api/health.
+        self.decline_below = decline_below
+        # Weights and settings in one short id, for `qa info` (the manifest lists the weights' SHA-256).
         self.identity = hashlib.sha256((folder / MANIFEST).read_bytes()).hexdigest()[:16]
 
     @classmethod
@@ -127,13 +127,13 @@ class Selector:
             if tuple(manifest.get(key, ())) != names:
                 raise SelectorError(f"{folder} was trained on other {key.replace('_', ' ')} than this qa computes")
         try:
-            float(manifest["decline_below"])
+            decline_below = float(manifest["decline_below"])
             weights = json.loads((folder / WEIGHTS).read_text(encoding="utf-8"))
             ranker = Net.from_json(weights["ranker"], len(CANDIDATE_FEATURES))
             confidence = Net.from_json(weights["confidence"], len(QUESTION_FEATURES))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise SelectorError(f"{folder} is damaged: {exc}") from exc
-        return cls(folder, manifest, ranker, confidence)
+        return cls(folder, manifest, ranker, confidence, decline_below)
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """One logit per candidate row: higher means more likely to answer the question."""
