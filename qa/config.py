@@ -92,6 +92,7 @@ REGISTRY: tuple[Setting, ...] = (
     Setting("selector", str, "answer selector: none (hand-weighted), a folder made by `make train`, or shipped"),
     Setting("max_chars", int, "passage size in characters"),
     Setting("overlap", int, "sentences shared by neighbouring passages"),
+    Setting("index_mmap", truthy, "memory-map the loaded index (workers share one copy); off: each reads its own"),
     Setting("max_file_mb", float, "largest document read, in MB; larger files are reported and skipped"),
     Setting("lock_timeout", float, "seconds a build waits for another build's lock"),
     Setting("threads", _optional_int, "torch/FAISS threads per gunicorn worker; unset: cores / workers"),
@@ -120,6 +121,8 @@ class Settings:
     selector: str = "none"
     max_chars: int = DEFAULT_MAX_CHARS
     overlap: int = DEFAULT_OVERLAP
+    # On: the workers' index is one copy in the page cache (docs/PERFORMANCE.md, "Workers share one index").
+    index_mmap: bool = True
     max_file_mb: float = 20.0  # larger files are reported and skipped: embedding them would take hours
     lock_timeout: float = 600.0
     threads: int | None = None

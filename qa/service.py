@@ -184,7 +184,7 @@ class QAService:
         for _ in range(READ_TRIES):
             stamp = self._stamp()
             try:
-                retriever = Retriever.open(self.settings.index_dir, self.retrieval_params)
+                retriever = Retriever.open(self.settings.index_dir, self.retrieval_params, self.settings.index_mmap)
             except QAError:
                 if self._stamp() == stamp:
                     raise

@@ -7,9 +7,7 @@ from bench.common.stats import percentile, ratio, summarize
 from bench.speed.load import parse_wrk, wrk_script
 from qa.config import Settings
 from qa.http.threads import encode_slots, threads_per_process, worker_threads
-from qa.index import store
 from qa.index.dense import DenseIndex
-from qa.index.store import read_index
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:5000
   1 threads and 16 connections
@@ -96,23 +94,6 @@ def test_build_from_a_memory_map_in_slices(tmp_path, monkeypatch):
     assert index.index.ntotal == 50
     scores, ids = index.search(vectors[3], 5)
     assert ids[0] == 3 and scores[0] == pytest.approx(1.0, abs=1e-5)
-
-
-def test_large_index_vectors_are_memory_mapped_and_read_only(service, monkeypatch):
-    service.build()
-    monkeypatch.setattr(store, "MMAP_MIN_BYTES", 1)
-    data = read_index(service.settings.index_dir)
-    for vectors in (data.passage_vectors, data.sentence_vectors):
-        assert not vectors.flags.writeable and not vectors.flags.owndata
-    assert service.ask("When was the Fresnel lens invented?").citations
-
-
-def test_small_index_vectors_are_read_into_memory(service):
-    # A file damaged in place under a memory map would kill the process; small ones are read whole.
-    service.build()
-    data = read_index(service.settings.index_dir)
-    for vectors in (data.passage_vectors, data.sentence_vectors):
-        assert vectors.flags.writeable  # a private copy, not a read-only map of the file
 
 
 def test_every_benchmark_module_imports():

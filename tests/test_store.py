@@ -121,13 +121,6 @@ def test_commit_refuses_data_that_does_not_hold_the_mapped_vectors(index_dir):
     assert read_index(index_dir).index_version == data.index_version
 
 
-def test_a_build_can_map_small_vector_files_too(index_dir):
-    assert not isinstance(read_index(index_dir).passage_vectors.base, np.memmap)
-    mapped = read_index(index_dir, mmap_vectors=True)
-    assert isinstance(mapped.passage_vectors.base, np.memmap)
-    assert isinstance(mapped.sentence_vectors.base, np.memmap)
-
-
 def test_second_write_replaces_the_index_whole(index_dir):
     data = read_index(index_dir)
     data.manifest = replace(data.manifest, index_version="second")

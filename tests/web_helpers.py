@@ -38,9 +38,9 @@ Halley's Comet returns to the inner solar system every seventy-six years. Its ta
 WEB_FILES = {"owls.txt": OWLS, "tea/green-tea.md": TEA}
 
 
-def web_service(tmp_path: Path, embedder: HashEmbedder | None = None, build: bool = True) -> QAService:
+def web_service(tmp_path: Path, embedder: HashEmbedder | None = None, build: bool = True, **settings) -> QAService:
     """A QAService over the web corpus in tmp_path with the fake embedder, its index built unless build=False."""
-    service = make_service(write_files(tmp_path / "corpus", WEB_FILES), tmp_path / "index", embedder)
+    service = make_service(write_files(tmp_path / "corpus", WEB_FILES), tmp_path / "index", embedder, **settings)
     if build:
         service.build()
     return service

@@ -52,17 +52,22 @@ def sentence_pool(limit: int = POOL_SENTENCES) -> list[list[str]]:
     return pool
 
 
-def write_vectors(path: Path, n: int, centres: np.ndarray, seed: int) -> np.ndarray:
-    """n unit vectors near mixtures of two centres, written in batches to a memory-mapped .npy file."""
+def fill_vectors(out: np.ndarray, centres: np.ndarray, seed: int) -> np.ndarray:
+    """Fill `out` (memory-mapped, rows x dim) in batches with unit vectors near mixtures of two centres."""
     rng = np.random.default_rng(seed)
-    dim = centres.shape[1]
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, dim))
+    n, dim = out.shape
     for start in range(0, n, GEN_BATCH):
         m = min(GEN_BATCH, n - start)
         noise = rng.standard_normal((m, dim), dtype=np.float32) * (NOISE / np.sqrt(dim))
         x = centres[rng.integers(0, len(centres), m)] + MIX * centres[rng.integers(0, len(centres), m)] + noise
         out[start : start + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
-    out.flush()
+    return out
+
+
+def write_vectors(path: Path, n: int, centres: np.ndarray, seed: int) -> np.ndarray:
+    """n generated vectors (see fill_vectors) written to a memory-mapped .npy file."""
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, centres.shape[1]))
+    fill_vectors(out, centres, seed).flush()
     return np.load(path, mmap_mode="r")
 
 

@@ -324,7 +324,7 @@ def _read_old(settings: Settings, manifest: Manifest | None) -> IndexData | None
     if manifest is None:
         return None
     try:
-        return read_index(settings.index_dir, mmap_vectors=True)  # copied from in slices, never read whole
+        return read_index(settings.index_dir, mmap=True)  # copied from in slices, never read whole
     except QAError:
         return None
 

@@ -75,9 +75,9 @@ class DenseIndex:
         faiss.write_index(self.index, str(path))
 
     @classmethod
-    def load(cls, path: Path) -> DenseIndex:
-        """Read a FAISS index file."""
-        return cls(faiss.read_index(str(path)))
+    def load(cls, path: Path, mmap: bool = False) -> DenseIndex:
+        """Read a FAISS index file; with mmap its vectors and graph stay in the file, shared between processes."""
+        return cls(faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0))
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Scores and passage ids of the k nearest passages (fewer if the index is smaller), among `allowed`

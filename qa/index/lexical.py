@@ -76,9 +76,9 @@ class BM25Index:
         self.model.save(str(path), show_progress=False)
 
     @classmethod
-    def load(cls, path: Path) -> BM25Index:
-        """Read an index written by save()."""
-        return cls(bm25s.BM25.load(str(path), mmap=False, show_progress=False, verbosity=0))
+    def load(cls, path: Path, mmap: bool = False) -> BM25Index:
+        """Read an index written by save(); with mmap its score matrix stays in the files, shared between processes."""
+        return cls(bm25s.BM25.load(str(path), mmap=mmap, show_progress=False, verbosity=0))
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
         """BM25 score of every document for the query terms (zeros if none is known)."""

@@ -33,9 +33,8 @@ from qa.index.format import (
     IndexedDocument,
     Manifest,
 )
+from qa.index.texts import DocumentTexts
 
-# Vector files at least this large are memory-mapped rather than read (see _load_vectors).
-MMAP_MIN_BYTES = 256 * 1024 * 1024
 REBUILD_HINT = "run `qa build --rebuild` to rebuild it"
 
 
@@ -304,20 +303,16 @@ def check_files(index_dir: Path, manifest: Manifest, remembered: DigestCache | N
 
 
 def _load_vectors(path: Path, mmap: bool) -> np.ndarray:
-    """Vectors read into memory, or memory-mapped when large (or when `mmap`).
-
-    A mapped file is shared by all worker processes, but a file damaged in place under a mapping
-    kills the process (SIGBUS), so only files where the memory saved matters are mapped.
-    """
-    if mmap or path.stat().st_size >= MMAP_MIN_BYTES:
-        return np.load(path, mmap_mode="r").view(np.ndarray)
-    return np.load(path)
+    """Vectors memory-mapped read-only (shared by every process that maps them), or read into memory."""
+    return np.load(path, mmap_mode="r").view(np.ndarray) if mmap else np.load(path)
 
 
-def read_index(index_dir: Path, mmap_vectors: bool = False) -> IndexData:
+def read_index(index_dir: Path, mmap: bool = False) -> IndexData:
     """Load the index at index_dir, checking the manifest and the size and SHA-256 of every file.
 
-    mmap_vectors maps the vector files whatever their size (a build copies from them in slices).
+    With mmap the vectors and the document texts stay in the files, mapped read-only: N processes share
+    one copy in the page cache. A file damaged in place under a map kills the process that reads it
+    (SIGBUS); qa never writes an index file in place (a build swaps in a new folder).
     """
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
@@ -325,17 +320,20 @@ def read_index(index_dir: Path, mmap_vectors: bool = False) -> IndexData:
     current = index_dir / "?"
     try:
         current = index_dir / DOCUMENTS
-        with open(current, encoding="utf-8") as fh:
-            documents = [IndexedDocument.from_dict(json.loads(line)) for line in fh]
+        if mmap:
+            documents = DocumentTexts(current).records()
+        else:
+            with open(current, encoding="utf-8") as fh:
+                documents = [IndexedDocument.from_dict(json.loads(line)) for line in fh]
         current = index_dir / ARRAYS
         with np.load(current) as npz:
             arrays = IndexArrays.from_dict(npz)
         current = index_dir / SECTIONS
         sections = json.loads(current.read_text(encoding="utf-8"))
         current = index_dir / PASSAGE_VECTORS
-        passage_vectors = _load_vectors(current, mmap_vectors)
+        passage_vectors = _load_vectors(current, mmap)
         current = index_dir / SENTENCE_VECTORS
-        sentence_vectors = _load_vectors(current, mmap_vectors)
+        sentence_vectors = _load_vectors(current, mmap)
         current = index_dir / PUNKT
         punkt = json.loads(current.read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:

@@ -44,14 +44,14 @@ class Retriever:
         self._terms: dict[int, frozenset[str]] = {}
 
     @classmethod
-    def open(cls, index_dir: Path, params: RetrievalParams = DEFAULT_RETRIEVAL) -> Retriever:
-        """Load the index at index_dir with its FAISS and BM25 parts."""
-        data = read_index(index_dir)
+    def open(cls, index_dir: Path, params: RetrievalParams = DEFAULT_RETRIEVAL, mmap: bool = True) -> Retriever:
+        """Load the index at index_dir with its FAISS and BM25 parts, memory-mapped unless mmap is False."""
+        data = read_index(index_dir, mmap=mmap)
         current = Path(index_dir) / DENSE_FILE
         try:
-            dense = DenseIndex.load(current)
+            dense = DenseIndex.load(current, mmap=mmap)
             current = Path(index_dir) / BM25_DIR
-            bm25 = BM25Index.load(current)
+            bm25 = BM25Index.load(current, mmap=mmap)
         except Exception as exc:  # FAISS raises RuntimeError, bm25s several kinds
             raise IndexUnusable(f"index file {current} cannot be read ({exc}); {REBUILD_HINT}") from exc
         if dense.index.ntotal != len(data.passage_vectors) or bm25.num_docs != len(data.passage_vectors):
