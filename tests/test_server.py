@@ -189,3 +189,28 @@ def test_upload_ask_delete_and_ask_again_while_questions_go_on_across_workers(tm
             for t in askers:
                 t.join()
         assert statuses and set(statuses) == {200}
+
+
+def test_a_file_damaged_in_place_under_the_mapped_index_costs_one_worker_then_names_the_file(tmp_path_factory):
+    corpus, index = real_site(tmp_path_factory, "sigbus")
+    log = tmp_path_factory.mktemp("logs") / "sigbus.log"
+    damaged = index / "sentence_vectors.npy"
+    with serving(corpus, index, log, "--workers", "1") as url:
+        assert requests.post(f"{url}/api/ask", json={"question": QUESTION}, timeout=60).status_code == 200
+        with open(damaged, "r+b") as fh:
+            fh.truncate(0)  # the mapped pages are gone: the next read of them is SIGBUS
+        statuses = []
+        for _ in range(120):  # the master starts a new worker; it loads the model, then checks the index
+            try:
+                response = requests.post(f"{url}/api/ask", json={"question": QUESTION}, timeout=60)
+                statuses.append(response.status_code)
+                if response.status_code == 503:
+                    break
+            except requests.ConnectionError:
+                statuses.append("reset")
+            time.sleep(0.5)
+        assert statuses[-1] == 503 and 200 not in statuses, statuses
+        assert error_of(response, 503) == "index_unusable" and str(damaged) in response.json()["error"]["message"]
+        qa_build(corpus, index)
+        assert requests.post(f"{url}/api/ask", json={"question": QUESTION}, timeout=60).status_code == 200
+    assert "SIGBUS" in log.read_text() or "signal 7" in log.read_text()
