@@ -170,11 +170,23 @@ def main() -> int:
     rows = run([int(s) for s in args.sizes.split(",")], args.workers, args.questions)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(rows, indent=2))
+    print("\n".join(markdown(rows)))
+    return 0
+
+
+def markdown(rows: list[dict]) -> list[str]:
+    """The table docs/PERFORMANCE.md quotes: MiB per worker, and the PSS of all workers together."""
+    out = [
+        "| passages | index | RSS per worker | PSS per worker | private anonymous per worker | PSS of all workers | "
+        "answers equal |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         for kind in ("read", "mapped"):
-            cells = ", ".join(f"{w['rss']:.0f} / {w['pss']:.0f} / {w['anonymous']:.0f}" for w in row[kind])
-            print(f"| {row['passages']:,} | {kind} | {cells} | {row['same_answers']} |")
-    return 0
+            cells = [", ".join(f"{w[m]:.0f}" for w in row[kind]) for m in ("rss", "pss", "anonymous")]
+            total = sum(w["pss"] for w in row[kind])
+            out.append(f"| {row['passages']:,} | {kind} | {' | '.join(cells)} | {total:.0f} | {row['same_answers']} |")
+    return out
 
 
 if __name__ == "__main__":
