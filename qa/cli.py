@@ -140,8 +140,11 @@ def cli() -> None:
 @cli.command(context_settings=CONTEXT)
 @click.option("--rebuild", is_flag=True, help="Re-read and re-embed every document.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--ray", "use_ray", is_flag=True, help="Embed on a Ray cluster's workers (needs qa[ray]).")
+@click.option("--address", help="The Ray cluster to join, HOST:PORT [env RAY_ADDRESS; default: start a local one]")
+@click.option("--workers", type=click.IntRange(1), default=2, show_default=True, help="Ray actors that embed.")
 @common
-def build(service: QAService, rebuild: bool, as_json: bool) -> None:
+def build(service: QAService, rebuild: bool, as_json: bool, use_ray: bool, address: str | None, workers: int) -> None:
     """Build or update the index from the corpus folder.
 
     Only documents whose content changed are processed; deleted ones are dropped.
@@ -150,21 +153,33 @@ def build(service: QAService, rebuild: bool, as_json: bool) -> None:
     Examples:
       qa build
       qa build --rebuild --corpus docs/ --index /tmp/docs-index
+      qa build --rebuild --ray --address 10.0.0.5:6379 --workers 8
     """
+    if use_ray:
+        from qa.cluster.embed import RayEmbedder
+
+        service = QAService(service.settings, RayEmbedder(address, workers, service.settings.model))
     report = service.build(
         rebuild=rebuild,
         progress=sys.stderr.isatty() and not as_json,
         on_wait=lambda: _note("Waiting for another build to finish..."),
     )
+    nodes = getattr(service.embedder, "nodes", None) if use_ray else None
+    if nodes is not None:
+        service.embedder.close()
     if as_json:
         out = asdict(report)
         out["problems"] = [asdict(p) for p in report.problems]
+        if nodes is not None:
+            out["ray_nodes"] = len(nodes)
         click.echo(json.dumps(out))
         return
     _problems(report.problems)
     click.echo(
         f"added {report.added}, changed {report.changed}, removed {report.removed}, unchanged {report.unchanged}"
     )
+    if nodes is not None:
+        _note(f"embedded on {len(nodes)} Ray node(s) by {workers} actor(s)")
     state = "written" if report.wrote_index else "already up to date"
     click.echo(
         f"index {state}: {report.documents} documents, {report.passages} passages, "

@@ -1,0 +1,97 @@
+"""A build's embedding on a Ray cluster: actors that each hold the model encode the texts in chunks.
+
+The actors live as long as the embedder, so the model loads once per actor for a whole build, not once per
+batch of texts the build hands over; they are spread over the cluster's nodes, one CPU each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import ModelError
+from qa.index.embedder import bundled_model_path, weights_fingerprint
+
+CHUNK = 256  # texts per task: large enough to keep an actor busy, small enough to spread a batch over many
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError as exc:
+        raise ModelError("--ray needs the Ray extra: pip install 'qa[ray]'") from exc
+    return ray
+
+
+def model_dimension(path: str) -> int:
+    """The vector size a sentence-transformers folder produces, from its config files (the model is not loaded)."""
+    for name, key in (("1_Pooling/config.json", "word_embedding_dimension"), ("config.json", "hidden_size")):
+        file = Path(path) / name
+        if file.is_file():
+            return int(json.loads(file.read_text())[key])
+    raise ModelError(f"cannot tell the vector size of the model in {path}")
+
+
+class _Encoder:
+    """One actor's model (body of a Ray actor class: see RayEmbedder)."""
+
+    def __init__(self, model_path: str) -> None:
+        import torch
+
+        from qa.index.embedder import SentenceTransformerEmbedder
+
+        torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1"))))
+        self.embedder = SentenceTransformerEmbedder(model_path)
+        self.node = _ray().get_runtime_context().get_node_id()
+
+    def encode(self, texts: list[str]) -> tuple[np.ndarray, str]:
+        """The texts' vectors, and which node made them."""
+        return self.embedder.model.encode(texts, batch_size=64, normalize_embeddings=True), self.node
+
+
+class RayEmbedder:
+    """An Embedder whose encode() runs on the actors of a Ray cluster (`address`: None starts a local one)."""
+
+    def __init__(self, address: str | None = None, workers: int = 2, model_path: str | None = None) -> None:
+        _ray()  # a clear error now when the extra is missing
+        path = model_path or bundled_model_path()
+        self.path, self.name = str(path), Path(path).name if model_path else "all-MiniLM-L6-v2"
+        self.fingerprint, self.dimension = weights_fingerprint(self.path), model_dimension(self.path)
+        self.address, self.workers = address, workers
+        self.actors: list = []  # started by the first encode: a build with nothing to embed never joins the cluster
+        self.nodes: set[str] = set()  # the nodes whose actors have encoded something
+
+    def _start(self) -> None:
+        ray = _ray()
+        if not ray.is_initialized():
+            ray.init(address=self.address, log_to_driver=False, configure_logging=False)
+        actor = ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(_Encoder)
+        self.actors = [actor.remote(self.path) for _ in range(self.workers)]
+
+    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """Normalized embeddings, one row per text, in the order given."""
+        from ray.util import ActorPool
+
+        if not self.actors:
+            self._start()
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")  # texts of one chunk pad to similar lengths
+        size = max(1, min(CHUNK, -(-len(texts) // len(self.actors))))  # a small call still reaches every actor
+        chunks = [order[i : i + size] for i in range(0, len(order), size)]
+        # The pool hands each chunk to whichever actor is free, so a slower node takes fewer; map() keeps order.
+        pool = ActorPool(self.actors)
+        results = pool.map(lambda actor, rows: actor.encode.remote([texts[j] for j in rows]), chunks)
+        for rows, (vectors, node) in zip(chunks, results, strict=True):
+            out[rows] = vectors
+            self.nodes.add(node)
+        return out
+
+    def close(self) -> None:
+        """Stop the actors."""
+        ray = _ray()
+        for actor in self.actors:
+            ray.kill(actor)
+        self.actors = []
