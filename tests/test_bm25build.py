@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import qa.index.lexical
-from qa.index.lexical import BM25_FILES, BM25Builder, BM25Index
+from qa.index.lexical import BM25_FILES, BM25Builder, BM25Index, CorpusStats
 from tests.helpers import bm25s_reference, random_token_lists, scores_by_term
 
 QUERIES = (["t0"], ["t3", "t1", "t3"], ["t59", "absent", "t2"], ["t10", "t20", "t30", "t0"], [""])
@@ -112,3 +112,28 @@ def test_a_builder_left_by_an_error_removes_its_spill_files_and_cannot_finish(tm
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(ValueError, match="already finished"):
         builder.write(tmp_path / "bm25")
+
+
+def test_shards_written_with_the_corpus_statistics_score_as_one_index(tmp_path):
+    docs = random_token_lists(7, 60)
+    whole = BM25Index.build(docs)
+    parts = [docs[:25], docs[25:]]
+    builders = []
+    for part in parts:
+        builder = BM25Builder()
+        for tokens in part:
+            builder.add(tokens)
+        builders.append(builder)
+    corpus = CorpusStats.total(b.stats() for b in builders)
+    shards = []
+    for i, builder in enumerate(builders):
+        builder.write(tmp_path / f"s{i}", corpus)
+        shards.append(BM25Index.load(tmp_path / f"s{i}"))
+    vocabulary = sorted({t for d in docs for t in d})
+    for query in ([vocabulary[0]], vocabulary[3:6], [vocabulary[-1], "absent"]):
+        combined = np.concatenate([s.scores(query) for s in shards])
+        assert np.array_equal(combined, whole.scores(query))  # exactly: the same arithmetic on the same numbers
+    for term in vocabulary[:20]:
+        for shard in shards:
+            if shard.model.vocab_dict.get(term) is not None:
+                assert shard.idf(term) == whole.idf(term)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import shutil
@@ -10,6 +11,7 @@ import unicodedata
 from array import array
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import bm25s
@@ -32,7 +34,30 @@ DATA_FILE, INDICES_FILE = "data.csc.index.npy", "indices.csc.index.npy"
 BM25_FILES = (DATA_FILE, INDICES_FILE, "indptr.csc.index.npy", "vocab.index.json", "params.index.json")
 IDS_FILE, TFS_FILE = "ids.int32", "tfs.int32"  # the spill files
 
+# Written beside a shard's matrix: the whole corpus's document count and each of the shard's terms' document
+# frequency in the whole corpus, so that idf(), correct() and the scores are those of one index of all shards.
+CORPUS_FILE, CORPUS_DF_FILE = "corpus.json", "corpus_df.npy"
+
 logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class CorpusStats:
+    """What BM25 counts over a whole corpus: documents, their total length and each term's document frequency."""
+
+    num_docs: int
+    total_length: int
+    df: dict[str, int]
+
+    @classmethod
+    def total(cls, parts: Iterable[CorpusStats]) -> CorpusStats:
+        """The statistics of the corpus made of all the parts (shards)."""
+        num_docs = total_length = 0
+        df: Counter[str] = Counter()
+        for part in parts:
+            num_docs, total_length = num_docs + part.num_docs, total_length + part.total_length
+            df.update(part.df)
+        return cls(num_docs, total_length, dict(df))
 
 
 def _fold(word: str) -> str:
@@ -61,6 +86,7 @@ class BM25Index:
         indptr = np.asarray(model.scores["indptr"])
         self.df = np.diff(indptr)
         self.num_docs = int(model.scores["num_docs"])
+        self.corpus_docs = self.num_docs  # the documents idf counts: all shards' when this is one of several
         self._prefixes: set[str] | None = None
 
     @classmethod
@@ -78,7 +104,11 @@ class BM25Index:
     @classmethod
     def load(cls, path: Path, mmap: bool = False) -> BM25Index:
         """Read an index written by save(); with mmap its score matrix stays in the files, shared between processes."""
-        return cls(bm25s.BM25.load(str(path), mmap=mmap, show_progress=False, verbosity=0))
+        index = cls(bm25s.BM25.load(str(path), mmap=mmap, show_progress=False, verbosity=0))
+        if (Path(path) / CORPUS_FILE).is_file():  # a shard: frequencies of the whole corpus
+            index.corpus_docs = int(json.loads((Path(path) / CORPUS_FILE).read_text())["num_docs"])
+            index.df = np.load(Path(path) / CORPUS_DF_FILE)
+        return index
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
         """BM25 score of every document for the query terms (zeros if none is known)."""
@@ -122,7 +152,7 @@ class BM25Index:
         """Inverse document frequency of a term; unseen terms get the highest value."""
         token_id = self.model.vocab_dict.get(term)
         df = 0 if token_id is None else int(self.df[token_id])
-        return math.log(1 + (self.num_docs - df + 0.5) / (df + 0.5))
+        return math.log(1 + (self.corpus_docs - df + 0.5) / (df + 0.5))
 
 
 # The result is what bm25s's BM25(k1=k1, b=b).index() makes of the same token lists (its "lucene" method,
@@ -191,29 +221,45 @@ class BM25Builder:
         return np.fromfile(self._spill / name, dtype=np.int32, count=e1 - e0, offset=e0 * 4)
 
     def _seal(self) -> tuple[np.ndarray, np.ndarray]:
-        """Spill what is buffered; the matrix's column pointers (indptr) and each term's idf."""
+        """Spill what is buffered; the matrix's column pointers (indptr) and each term's document frequency."""
         if self._closed:
             raise ValueError("this BM25Builder was already finished or closed")
         if not self._lengths:
             self.add([])
         self._flush()
-        n_docs, n_vocab = len(self._lengths), len(self.vocab)
+        n_vocab = len(self.vocab)
         entries = int(np.frombuffer(self._distinct, dtype=np.int64).sum())
         df = np.zeros(n_vocab, dtype=np.int64)
         for e0 in range(0, entries, FINISH_ENTRIES):  # in slices: bincount copies its input as int64
             df += np.bincount(self._read(IDS_FILE, e0, min(entries, e0 + FINISH_ENTRIES)), minlength=n_vocab)
-        # math.log per term, as bm25s computes it, then float32 as it stores it.
-        idf = np.array([math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) for d in df.tolist()]).astype(np.float32)
         indptr = np.zeros(n_vocab + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
-        return indptr, idf
+        return indptr, df
 
-    def _place(self, indptr: np.ndarray, idf: np.ndarray, data: np.ndarray, indices: np.ndarray) -> None:
+    def stats(self) -> CorpusStats:
+        """This builder's documents' statistics, to be summed with other shards' (CorpusStats.total)."""
+        _, df = self._seal()
+        return CorpusStats(len(self._lengths), int(sum(self._lengths)), dict(zip(self.vocab, df.tolist(), strict=True)))
+
+    def _weights(self, df: np.ndarray, corpus: CorpusStats | None) -> tuple[np.ndarray, float, np.ndarray]:
+        """Each term's idf (float32), the average document length and the document frequencies they count:
+        this builder's own, or the whole corpus's when it builds one shard of it."""
+        if corpus is None:
+            n_docs, avg_len = len(self._lengths), float(np.frombuffer(self._lengths, dtype=np.int64).mean())
+        else:
+            n_docs, avg_len = corpus.num_docs, corpus.total_length / corpus.num_docs
+            df = np.array([corpus.df.get(term, 0) for term in self.vocab], dtype=np.int64)
+        # math.log per term, as bm25s computes it, then float32 as it stores it.
+        idf = np.array([math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) for d in df.tolist()]).astype(np.float32)
+        return idf, avg_len, df
+
+    def _place(
+        self, indptr: np.ndarray, idf: np.ndarray, avg_len: float, data: np.ndarray, indices: np.ndarray
+    ) -> None:
         """Score every entry and put it in its column of `data` and `indices`, in document order."""
         n_docs = len(self._lengths)
         distinct = np.frombuffer(self._distinct, dtype=np.int64)
         lengths = np.frombuffer(self._lengths, dtype=np.int64)
-        avg_len = lengths.mean()
         k1, b = self.k1, self.b
         heads = indptr[:-1].copy()  # next free slot of each term's column
         starts = np.zeros(n_docs + 1, dtype=np.int64)
@@ -251,16 +297,22 @@ class BM25Builder:
 
     def finish(self) -> BM25Index:
         """The index of every document added, in memory (a corpus of none is indexed as one empty document)."""
-        indptr, idf = self._seal()
+        indptr, df = self._seal()
+        idf, avg_len, _ = self._weights(df, None)
         data = np.empty(int(indptr[-1]), dtype=np.float32)
         indices = np.empty(int(indptr[-1]), dtype=np.int32)
-        self._place(indptr, idf, data, indices)
+        self._place(indptr, idf, avg_len, data, indices)
         self.close()
         return BM25Index(self._model(data, indices, indptr))
 
-    def write(self, folder: Path) -> None:
-        """Write the index of every document added into `folder` as BM25Index.save would, the matrix filled in place."""
-        indptr, idf = self._seal()
+    def write(self, folder: Path, corpus: CorpusStats | None = None) -> None:
+        """Write the index of every document added into `folder` as BM25Index.save would, the matrix filled in place.
+
+        With `corpus` (the statistics of all shards) it scores as one index of the whole corpus would, and
+        records that corpus's document count and frequencies for idf() and correct().
+        """
+        indptr, df = self._seal()
+        idf, avg_len, corpus_df = self._weights(df, corpus)
         model = self._model(np.empty(0, dtype=np.float32), np.empty(0, dtype=np.int32), indptr)
         # bm25s writes the parameters, vocabulary and indptr exactly as its save does; the two matrix files it
         # writes empty are then replaced by memory-mapped ones of the same dtypes, filled slice by slice.
@@ -268,8 +320,11 @@ class BM25Builder:
         n = int(indptr[-1])
         data = np.lib.format.open_memmap(folder / DATA_FILE, mode="w+", dtype=np.float32, shape=(n,))
         indices = np.lib.format.open_memmap(folder / INDICES_FILE, mode="w+", dtype=np.int32, shape=(n,))
-        self._place(indptr, idf, data, indices)
+        self._place(indptr, idf, avg_len, data, indices)
         data.flush()  # IndexWriter.commit fsyncs and hashes every file of the folder
         indices.flush()
         del data, indices
+        if corpus is not None:
+            (folder / CORPUS_FILE).write_text(json.dumps({"num_docs": corpus.num_docs}))
+            np.save(folder / CORPUS_DF_FILE, corpus_df)
         self.close()
