@@ -57,6 +57,13 @@ class ModelError(QAError):
     status = 503
 
 
+class ClusterError(QAError):
+    """The Ray cluster cannot be reached or kept failing the work sent to it."""
+
+    code = "cluster_error"
+    status = 503
+
+
 class JobFailed(QAError):
     """A build job failed; ?wait=true answers with the code and status of the error that stopped it."""
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
 
-from qa.errors import ModelError
+from qa.errors import ClusterError, ModelError
 from qa.index.embedder import bundled_model_path, weights_fingerprint
 
+RETRIES = 3  # restarts of a lost actor, and retries of the chunk it held
 CHUNK = 256  # texts per task: large enough to keep an actor busy, small enough to spread a batch over many
 
 
@@ -33,6 +35,17 @@ def model_dimension(path: str) -> int:
         if file.is_file():
             return int(json.loads(file.read_text())[key])
     raise ModelError(f"cannot tell the vector size of the model in {path}")
+
+
+def _reachable(address: str | None) -> None:
+    """Fail now, clearly, when a HOST:PORT answers nothing (ray.init would retry for minutes)."""
+    if not address or address == "auto" or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except (OSError, ValueError) as exc:
+        raise ClusterError(f"cannot reach the Ray cluster at {address}: {exc}") from None
 
 
 class _Encoder:
@@ -66,15 +79,23 @@ class RayEmbedder:
 
     def _start(self) -> None:
         ray = _ray()
-        if not ray.is_initialized():
-            ray.init(address=self.address, log_to_driver=False, configure_logging=False)
-        actor = ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(_Encoder)
+        _reachable(self.address)
+        try:
+            if not ray.is_initialized():
+                ray.init(address=self.address, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise ClusterError(f"cannot join the Ray cluster at {self.address or 'RAY_ADDRESS'}: {exc}") from exc
+        # An actor whose node dies is started again elsewhere and its chunk retried, so losing a node slows a
+        # build down rather than failing it (while any node is left).
+        options = {"num_cpus": 1, "scheduling_strategy": "SPREAD", "max_restarts": RETRIES, "max_task_retries": RETRIES}
+        actor = ray.remote(**options)(_Encoder)
         self.actors = [actor.remote(self.path) for _ in range(self.workers)]
 
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         """Normalized embeddings, one row per text, in the order given."""
         from ray.util import ActorPool
 
+        ray = _ray()
         if not self.actors:
             self._start()
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
@@ -84,9 +105,12 @@ class RayEmbedder:
         # The pool hands each chunk to whichever actor is free, so a slower node takes fewer; map() keeps order.
         pool = ActorPool(self.actors)
         results = pool.map(lambda actor, rows: actor.encode.remote([texts[j] for j in rows]), chunks)
-        for rows, (vectors, node) in zip(chunks, results, strict=True):
-            out[rows] = vectors
-            self.nodes.add(node)
+        try:
+            for rows, (vectors, node) in zip(chunks, results, strict=True):
+                out[rows] = vectors
+                self.nodes.add(node)
+        except ray.exceptions.RayError as exc:  # the index is untouched: a build writes it only at the end
+            raise ClusterError(f"the Ray cluster failed while embedding ({type(exc).__name__}); build again") from exc
         return out
 
     def close(self) -> None:
