@@ -143,8 +143,13 @@ def cli() -> None:
 @click.option("--ray", "use_ray", is_flag=True, help="Embed on a Ray cluster's workers (needs qa[ray]).")
 @click.option("--address", help="The Ray cluster to join, HOST:PORT [env RAY_ADDRESS; default: start a local one]")
 @click.option("--workers", type=click.IntRange(1), default=2, show_default=True, help="Ray actors that embed.")
+@click.option(
+    "--shards", type=click.IntRange(1), help="Split the index into this many shards [default: as it is now, or 1]"
+)
 @common
-def build(service: QAService, rebuild: bool, as_json: bool, use_ray: bool, address: str | None, workers: int) -> None:
+def build(
+    service: QAService, rebuild: bool, as_json: bool, use_ray: bool, address: str | None, workers: int, shards: int
+) -> None:
     """Build or update the index from the corpus folder.
 
     Only documents whose content changed are processed; deleted ones are dropped.
@@ -154,12 +159,14 @@ def build(service: QAService, rebuild: bool, as_json: bool, use_ray: bool, addre
       qa build
       qa build --rebuild --corpus docs/ --index /tmp/docs-index
       qa build --rebuild --ray --address 10.0.0.5:6379 --workers 8
+      qa build --shards 4                       # documents split over 4 shards, searched as one index
     """
     if use_ray:
         from qa.cluster.embed import RayEmbedder
 
         service = QAService(service.settings, RayEmbedder(address, workers, service.settings.model))
     report = service.build(
+        shards=shards,
         rebuild=rebuild,
         progress=sys.stderr.isatty() and not as_json,
         on_wait=lambda: _note("Waiting for another build to finish..."),

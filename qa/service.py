@@ -15,7 +15,7 @@ from qa.index.build import BuildReport, build_index
 from qa.index.embedder import Embedder, SentenceTransformerEmbedder
 from qa.index.format import MANIFEST, Manifest
 from qa.index.key import index_key, key_difference, model_identity
-from qa.index.store import REBUILD_HINT
+from qa.index.store import REBUILD_HINT, read_manifest
 from qa.search.filter import allowed_passages, validate_doc_ids
 from qa.search.params import (
     DEFAULT_ANSWER,
@@ -195,18 +195,34 @@ class QAService:
             return None, ()
         raise IndexUnusable(f"the index at {self.settings.index_dir} kept changing while it was read; try again")
 
-    def build(self, rebuild: bool = False, progress: bool = False, on_wait=None, on_progress=None) -> BuildReport:
+    def build(
+        self, rebuild: bool = False, progress: bool = False, on_wait=None, on_progress=None, shards: int | None = None
+    ) -> BuildReport:
         """Bring the index up to date with the corpus folder (incremental unless rebuild); on_progress: see
-        build_index."""
+        build_index. `shards` > 1 splits it into that many shards (unset: as many as it has now)."""
+        recorded = self._recorded_shards()
+        shards = shards or recorded
+        if shards > 1:
+            from qa.index.sharding import build_sharded
+
+            model = self.model_identity()
+            return build_sharded(self.settings, lambda: self.embedder, shards, rebuild, progress, on_wait, model)
         return build_index(
             self.settings,
             lambda: self.embedder,
-            rebuild=rebuild,
+            rebuild=rebuild or recorded > 1,  # from shards back to one index: every document is written anew
             progress=progress,
             on_wait=on_wait,
             model=self.model_identity(),
             on_progress=on_progress,
         )
+
+    def _recorded_shards(self) -> int:
+        """How many shards the current index was built with (1: an ordinary index, or none yet)."""
+        try:
+            return int(read_manifest(self.settings.index_dir).chunking.get("shards", 1))
+        except QAError:
+            return 1
 
     def ensure_index(self, progress: bool = False) -> BuildReport | None:
         """Build the index if there is none yet."""
@@ -369,6 +385,7 @@ class QAService:
             "index_version": manifest.index_version,
             "built_at": manifest.built_at,
             "dense_index": manifest.dense_index,
+            "shards": len(manifest.shards) or 1,
             # Which sentence scorer answers: the learned selector's short id, or "none" (hand-weighted).
             "selector": self.selector.identity if self.selector is not None else "none",
         }

@@ -23,43 +23,75 @@ def qa_build(corpus: Path, index: Path, *extra: str) -> dict:
     return json.loads(run.stdout)
 
 
-def compare(corpus: Path, questions: list[str], ray_index: Path, local_index: Path) -> dict:
-    """How far the two indexes' vectors are apart, whether their tables agree, and whether they answer alike."""
+def by_span(index: Path) -> dict[tuple[str, int, int], int]:
+    """Passage numbers by (doc_id, start, end): the same passages in a sharded and an ordinary index."""
+    from qa.search.retriever import Retriever
+
+    r = Retriever.open(index)
+    return {(r.doc(p).doc_id, *r.span(p)): p for p in range(len(r))}
+
+
+def compare(corpus: Path, questions: list[str], built: Path, local: Path) -> dict:
+    """How far two indexes' vectors are apart (passages matched by span), whether their BM25 scores and
+    tables agree, and whether they answer alike."""
     from qa.config import Settings
     from qa.index.embedder import SentenceTransformerEmbedder
     from qa.index.store import read_index
+    from qa.search.retriever import Retriever
     from qa.service import QAService
 
-    a, b = read_index(ray_index), read_index(local_index)
-    tables = all(np.array_equal(x, b.arrays.to_dict()[name]) for name, x in a.arrays.to_dict().items())
+    a, b = read_index(built), read_index(local)
+    spans_a, spans_b = by_span(built), by_span(local)
+    order = [spans_a[key] for key in spans_b]
+    queries = [["facial", "spasm"], ["botulinum", "toxin", "lens"], ["honey", "bees", "tea"]]
+    ra, rb = Retriever.open(built), Retriever.open(local)
     model = SentenceTransformerEmbedder()
     answers = []
-    for index in (ray_index, local_index):
+    for index in (built, local):
         service = QAService(Settings(corpus_dir=corpus, index_dir=index), model)
         answers.append([dict(service.ask(q).to_dict(), index_version=None) for q in questions])
     return {
-        "passage_diff": float(np.abs(a.passage_vectors - b.passage_vectors).max()),
-        "sentence_diff": float(np.abs(a.sentence_vectors - b.sentence_vectors).max()),
-        "tables_equal": tables and [d.to_dict() for d in a.documents] == [d.to_dict() for d in b.documents],
+        "shards": len(a.manifest.shards),
+        "passage_diff": float(np.abs(a.passage_vectors[order] - b.passage_vectors[: len(order)]).max()),
+        "same_passages": spans_a.keys() == spans_b.keys(),
+        "bm25_equal": all(np.array_equal(ra.bm25.scores(q)[order], rb.bm25.scores(q)) for q in queries),
+        "sentences_equal": len(a.sentence_vectors) == len(b.sentence_vectors),
         "answers_equal": answers[0] == answers[1],
         "answered": sum(not x["abstained"] for x in answers[0]),
     }
 
 
 def main(corpus: Path, questions_file: Path, work: Path) -> None:
-    from qa.testing import local_ray_cluster
+    from qa.testing import local_ray_cluster, write_files
 
     questions = [json.loads(line)["question"] for line in questions_file.read_text().splitlines() if line.strip()]
+    # The default corpus and a few small documents, so that two shards both hold some.
+    mixed = write_files(work / "corpus", {p.name: p.read_text(encoding="utf-8") for p in corpus.glob("*.txt")})
+    write_files(mixed, EXTRA)
+    questions += EXTRA_QUESTIONS
     cluster = local_ray_cluster(nodes=2)
     try:
-        ray_report = qa_build(corpus, work / "ray-index", "--ray", "--address", cluster.address, "--workers", "2")
-        qa_build(corpus, work / "local-index")
-        result = compare(corpus, questions, work / "ray-index", work / "local-index")
-        result["ray_nodes"] = ray_report["ray_nodes"]
-        result["embedded"] = ray_report["embedded"]
+        ray = ["--ray", "--address", cluster.address, "--workers", "2"]
+        one = qa_build(mixed, work / "ray-index", *ray)
+        sharded = qa_build(mixed, work / "ray-sharded", *ray, "--shards", "2")
+        qa_build(mixed, work / "local-index")
+        result = {
+            "one": compare(mixed, questions, work / "ray-index", work / "local-index"),
+            "sharded": compare(mixed, questions, work / "ray-sharded", work / "local-index"),
+            "ray_nodes": [one["ray_nodes"], sharded["ray_nodes"]],
+            "embedded": one["embedded"],
+        }
     finally:
         cluster.shutdown()
     (work / "result.json").write_text(json.dumps(result))
+
+
+EXTRA = {
+    "bees.txt": "Honey bees make honey from nectar. A colony has one queen and thousands of workers.",
+    "tea.txt": "Green tea is brewed for two to three minutes in water below boiling.",
+    "lighthouse.txt": "The Fresnel lens was invented in 1822 by Augustin-Jean Fresnel for lighthouses.",
+}
+EXTRA_QUESTIONS = ["How long is green tea brewed?", "When was the Fresnel lens invented?", "What do honey bees make?"]
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # FAISS and NLTK are imported only when a build has work to d
     from nltk.tokenize.punkt import PunktParameters
 
     from qa.index.dense import DenseIndex
+    from qa.index.lexical import BM25Builder
 
 
 @dataclass
@@ -73,7 +74,7 @@ class BuildReport:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _old_manifest(settings: Settings) -> Manifest | None:
+def old_manifest(settings: Settings) -> Manifest | None:
     try:
         return read_manifest(settings.index_dir)
     except QAError:
@@ -98,7 +99,7 @@ def build_index(
         report("started", 0, 0)
         # Listed under the lock: whoever changed the corpus before this build started is sure to be seen.
         files, problems = list_files(Path(settings.corpus_dir))
-        build = _Build(settings, model, BuildReport(problems=problems), report)
+        build = BuildStages(settings, model, BuildReport(problems=problems), report)
         recover(settings.index_dir)
         build.plan(rebuild)
         if not (build.reusable and build.nothing_changed(files)):
@@ -113,7 +114,7 @@ def _quiet(stage: str, done: int, total: int) -> None:
     """The progress report of a build nobody watches."""
 
 
-class _Build:
+class BuildStages:
     """One build's stages and what passes between them; each stage drops what the later ones do not need."""
 
     def __init__(self, settings: Settings, model: dict, report: BuildReport, progress: Progress = _quiet) -> None:
@@ -131,7 +132,7 @@ class _Build:
 
     def plan(self, rebuild: bool) -> None:
         """Read the current manifest: whether the index can be updated in place, and its documents' hashes."""
-        self.manifest = _old_manifest(self.settings)
+        self.manifest = old_manifest(self.settings)
         self.reusable = not rebuild and self.manifest is not None and self.manifest.settings == self.key
         self.old_hashes = {d: v["sha256"] for d, v in self.manifest.documents.items()} if self.manifest else {}
 
@@ -151,7 +152,7 @@ class _Build:
             self.problems.extend(skipped)
             self.problems.extend(Problem(d, v["problem"]) for d, v in sorted(unreadable.items()))
             self.report.unchanged = len(self.old_hashes)
-            _fill_counts(self.report, self.manifest)
+            fill_counts(self.report, self.manifest)
         return nothing_changed
 
     def read_changed(self, files: list[Path], rebuild: bool) -> tuple[dict[str, Document], dict[str, dict]]:
@@ -197,9 +198,12 @@ class _Build:
         report.changed = sum(1 for d in hashes if d in old_hashes and d not in self.unchanged)
         report.added = sum(1 for d in hashes if d not in old_hashes)
 
-    def chunk(self, fresh: dict[str, Document]) -> None:
-        """The new index's tables: the unchanged documents' carried over, the fresh ones split and chunked."""
-        if self.unchanged:
+    def chunk(self, fresh: dict[str, Document], params: PunktParameters | None = None) -> None:
+        """The new index's tables: the unchanged documents' carried over, the fresh ones split and chunked
+        (with the sentence splitter's `params` when given: a sharded build trains one for all shards)."""
+        if params is not None:
+            self.params = params
+        elif self.unchanged:
             self.params = params_from_dict(self.old.punkt)  # unchanged documents must split as before
         else:
             self.params = train_params(doc.text for doc in fresh.values())
@@ -217,25 +221,25 @@ class _Build:
     def write(self, embedder_factory: Callable[[], Embedder], progress: bool, unreadable: dict[str, dict]) -> None:
         """Write the new index beside the current one and swap it in; the current one stays as it is until then."""
         with IndexWriter(self.settings.index_dir) as writer:
-            data = self._filled_data(writer, embedder_factory, progress)
+            data = self.filled_data(writer, embedder_factory, progress)
             self.on_progress("writing", 0, 0)
             _write_bm25(writer, data)
-            dense = _dense_index(data)
+            dense = dense_index(data)
             data.manifest.dense_index = dense.kind
             data.manifest.unreadable = unreadable
-            self._stamp_indexed_at(data.manifest)
+            self.stamp_indexed_at(data.manifest)
             writer.commit(data, {DENSE_FILE: dense.save})
         self.report.wrote_index = True
-        _fill_counts(self.report, data.manifest)
+        fill_counts(self.report, data.manifest)
 
-    def _stamp_indexed_at(self, manifest: Manifest) -> None:
+    def stamp_indexed_at(self, manifest: Manifest) -> None:
         """When each document was indexed: now if read in this build, else as the old manifest says."""
         old = self.manifest
         for doc_id, entry in manifest.documents.items():
             carried = old.documents[doc_id].get("indexed_at", old.built_at) if doc_id in self.unchanged else None
             entry["indexed_at"] = carried or manifest.built_at
 
-    def _filled_data(self, writer: IndexWriter, embedder_factory: Callable[[], Embedder], progress: bool) -> IndexData:
+    def filled_data(self, writer: IndexWriter, embedder_factory: Callable[[], Embedder], progress: bool) -> IndexData:
         """The new index's data, its vector files filled in place in the writer's folder."""
         ordered = [self.docs[d] for d in sorted(self.docs)]
         rows = sum(len(d.passages) for d in ordered), sum(len(d.sentences) for d in ordered)
@@ -258,18 +262,23 @@ class _Build:
 
 def _write_bm25(writer: IndexWriter, data: IndexData) -> None:
     """The BM25 folder of the new index, from what BM25 sees of each passage."""
-    from qa.index.lexical import BM25Builder  # bm25s is imported only when there is work to do
-
-    titled = titled_documents(data)
-    # One passage's terms at a time, as term ids and counts spilled to files in the new index's
-    # temporary folder; the matrix is filled into the BM25 folder's files, never held whole.
-    with BM25Builder(spill_dir=writer.tmp) as bm25:
-        for i in range(len(data.passage_vectors)):
-            bm25.add(terms(lexical_text(data, i, titled)))
+    with bm25_builder(writer, data, titled_documents(data)) as bm25:
         writer.save(BM25_DIR, bm25.write)  # the spill folder is gone before commit() lists the files
 
 
-def _dense_index(data: IndexData) -> DenseIndex:
+def bm25_builder(writer: IndexWriter, data: IndexData, titled: np.ndarray) -> BM25Builder:
+    """A BM25Builder holding the terms of every passage of the new index, as BM25 sees them."""
+    from qa.index.lexical import BM25Builder  # bm25s is imported only when there is work to do
+
+    # One passage's terms at a time, as term ids and counts spilled to files in the new index's
+    # temporary folder; the matrix is filled into the BM25 folder's files, never held whole.
+    bm25 = BM25Builder(spill_dir=writer.tmp)
+    for i in range(len(data.passage_vectors)):
+        bm25.add(terms(lexical_text(data, i, titled)))
+    return bm25
+
+
+def dense_index(data: IndexData) -> DenseIndex:
     """The FAISS index of the passage vectors."""
     from qa.index.dense import DenseIndex  # FAISS is imported only when there is work to do
 
@@ -284,7 +293,7 @@ def _empty_message(corpus_dir: Path, problems: list[Problem]) -> str:
     return f"no documents in {corpus_dir}: add .txt, .md, .html or .pdf files and build again"
 
 
-def _fill_counts(report: BuildReport, manifest: Manifest) -> None:
+def fill_counts(report: BuildReport, manifest: Manifest) -> None:
     counts = manifest.counts
     report.documents, report.passages, report.sentences = counts["documents"], counts["passages"], counts["sentences"]
     report.index_version = manifest.index_version

@@ -22,16 +22,16 @@ def embedding_texts(d: DocTables) -> tuple[list[str], list[str]]:
     )
 
 
-def titled_documents(data: IndexData) -> np.ndarray:
+def titled_documents(data: IndexData, passages: int | None = None) -> np.ndarray:
     """Which documents' titles go on their passages for BM25: those holding at most half the passages.
 
     A title on more than half the passages would make its words near-universal, and BM25 (and the
     answerer's term weights) would then ignore those words in the text too: with the default
     one-document corpus, "causes" from "What Causes Facial Twitching?" stopped counting (dev hit@1
-    0.786 -> 0.714).
+    0.786 -> 0.714). `passages`: the whole corpus's count, when `data` is one shard of it.
     """
     counts = np.bincount(data.arrays.p_doc, minlength=len(data.documents))
-    return counts <= max(1, len(data.passage_vectors)) / 2
+    return counts <= max(1, len(data.passage_vectors) if passages is None else passages) / 2
 
 
 def lexical_text(data: IndexData, i: int, titled: np.ndarray) -> str:

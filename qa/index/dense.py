@@ -35,6 +35,11 @@ class DenseIndex:
             index.hnsw.efSearch = HNSW_EF_SEARCH
 
     @property
+    def ntotal(self) -> int:
+        """Vectors in the index."""
+        return int(self.index.ntotal)
+
+    @property
     def kind(self) -> str:
         """'flat' (exact) or 'hnsw'."""
         return "hnsw" if hasattr(self.index, "hnsw") else "flat"

@@ -109,6 +109,7 @@ class Manifest:
     unreadable: dict[str, dict] = field(default_factory=dict)  # doc_id -> sha256, problem
     files: dict[str, int] = field(default_factory=dict)  # every other file of the index, and its size
     sha256: dict[str, str] = field(default_factory=dict)  # absent in indexes written before it was recorded
+    shards: list[str] = field(default_factory=list)  # a sharded index's shard folders (qa.index.shards)
 
     @classmethod
     def from_dict(cls, d: dict) -> Manifest:
@@ -117,4 +118,7 @@ class Manifest:
 
     def to_dict(self) -> dict:
         """The JSON object of manifest.json (json.dumps(..., indent=2) of it is the file)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if not self.shards:
+            del out["shards"]  # an ordinary index's manifest is as it always was
+        return out

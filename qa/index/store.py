@@ -165,7 +165,7 @@ class IndexWriter:
             _write_file(tmp / MANIFEST, lambda fh: fh.write(json.dumps(manifest.to_dict(), indent=2).encode()))
             data.manifest = manifest
             fsync_dir(tmp)
-            _swap_in(tmp, self.index_dir)
+            swap_in(tmp, self.index_dir)
             self._done = True
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -187,7 +187,7 @@ def _rename_exchange(a: Path, b: Path) -> bool:
     raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
 
 
-def _swap_in(new: Path, index_dir: Path) -> None:
+def swap_in(new: Path, index_dir: Path) -> None:
     """Make `new` the index at index_dir; at every moment index_dir is the old index or the new one."""
     if not index_dir.exists():
         os.rename(new, index_dir)
@@ -307,16 +307,21 @@ def _load_vectors(path: Path, mmap: bool) -> np.ndarray:
     return np.load(path, mmap_mode="r").view(np.ndarray) if mmap else np.load(path)
 
 
-def read_index(index_dir: Path, mmap: bool = False) -> IndexData:
+def read_index(index_dir: Path, mmap: bool = False, verified: bool = False) -> IndexData:
     """Load the index at index_dir, checking the manifest and the size and SHA-256 of every file.
 
     With mmap the vectors and the document texts stay in the files, mapped read-only: N processes share
     one copy in the page cache. A file damaged in place under a map kills the process that reads it
-    (SIGBUS); qa never writes an index file in place (a build swaps in a new folder).
+    (SIGBUS); qa never writes an index file in place (a build swaps in a new folder). `verified`: the
+    files were checked already (a sharded index's manifest lists its shards' files). A sharded index reads as
+    one index of all its shards.
     """
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
-    check_files(index_dir, manifest)
+    if not verified:
+        check_files(index_dir, manifest)
+    if manifest.shards:
+        return _read_shards(index_dir, manifest, mmap)
     current = index_dir / "?"
     try:
         current = index_dir / DOCUMENTS
@@ -341,3 +346,21 @@ def read_index(index_dir: Path, mmap: bool = False) -> IndexData:
     if len(passage_vectors) != len(arrays.p_doc) or len(sentence_vectors) != len(arrays.s_doc):
         raise IndexUnusable(f"index at {index_dir} is inconsistent (vector counts); {REBUILD_HINT}")
     return IndexData(manifest, documents, sections, arrays, passage_vectors, sentence_vectors, punkt)
+
+
+def _read_shards(index_dir: Path, manifest: Manifest, mmap: bool) -> IndexData:
+    """All shards of a sharded index as one IndexData (vectors stay in each shard's arrays)."""
+    from qa.index.shards import StackedRows, shard_folders, stack_arrays
+
+    parts = [read_index(folder, mmap, verified=True) for folder in shard_folders(index_dir, manifest)]
+    counts = [len(p.documents) for p in parts], [len(p.sections) for p in parts]
+    arrays = stack_arrays([p.arrays for p in parts], *counts)
+    return IndexData(
+        manifest,
+        [d for p in parts for d in p.documents],
+        [name for p in parts for name in p.sections],
+        arrays,
+        StackedRows([p.passage_vectors for p in parts]),
+        StackedRows([p.sentence_vectors for p in parts]),
+        parts[0].punkt,
+    )

@@ -39,7 +39,7 @@ def matches(doc_id: str, wanted: str) -> bool:
 
 def allowed_passages(retriever: Retriever, doc_ids: list[str]) -> np.ndarray:
     """Sorted ids of the passages of the documents doc_ids name; InvalidRequest naming any that match none."""
-    ids = [d.doc_id for d in retriever.data.documents]  # sorted: a build writes documents in doc_id order
+    ids, positions = retriever.sorted_doc_ids
     chosen = np.zeros(len(ids), dtype=bool)
     unknown = []
     for wanted in doc_ids:
@@ -48,7 +48,7 @@ def allowed_passages(retriever: Retriever, doc_ids: list[str]) -> np.ndarray:
             chosen[exact] = True
         folder = wanted.rstrip("/") + "/"
         lo, hi = bisect_left(ids, folder), bisect_left(ids, folder + "\U0010ffff")
-        chosen[lo:hi] = True
+        chosen[positions[lo:hi]] = True
         if exact is None and lo == hi:
             unknown.append(wanted)
     if unknown:

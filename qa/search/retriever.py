@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Set
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +13,10 @@ from qa.errors import IndexUnusable
 from qa.index.dense import DenseIndex
 from qa.index.format import BM25_DIR, DENSE_FILE, IndexedDocument
 from qa.index.lexical import BM25Index
+from qa.index.shards import shard_folders
 from qa.index.store import REBUILD_HINT, IndexData, read_index
 from qa.search.params import DEFAULT_RETRIEVAL, RetrievalParams
+from qa.search.shards import ShardedBM25, ShardedDense
 from qa.text.terms import terms
 
 # Sentence term sets kept in memory; cleared when full so a huge corpus cannot grow the cache unbounded.
@@ -45,16 +48,25 @@ class Retriever:
 
     @classmethod
     def open(cls, index_dir: Path, params: RetrievalParams = DEFAULT_RETRIEVAL, mmap: bool = True) -> Retriever:
-        """Load the index at index_dir with its FAISS and BM25 parts, memory-mapped unless mmap is False."""
+        """Load the index at index_dir with its FAISS and BM25 parts, memory-mapped unless mmap is False; a
+        sharded index's shards are searched together as one index."""
         data = read_index(index_dir, mmap=mmap)
-        current = Path(index_dir) / DENSE_FILE
+        folders = shard_folders(index_dir, data.manifest) if data.manifest.shards else [Path(index_dir)]
+        current = folders[0] / DENSE_FILE
         try:
-            dense = DenseIndex.load(current, mmap=mmap)
-            current = Path(index_dir) / BM25_DIR
-            bm25 = BM25Index.load(current, mmap=mmap)
+            dense, bm25 = [], []
+            for folder in folders:
+                current = folder / DENSE_FILE
+                dense.append(DenseIndex.load(current, mmap=mmap))
+                current = folder / BM25_DIR
+                bm25.append(BM25Index.load(current, mmap=mmap))
         except Exception as exc:  # FAISS raises RuntimeError, bm25s several kinds
             raise IndexUnusable(f"index file {current} cannot be read ({exc}); {REBUILD_HINT}") from exc
-        if dense.index.ntotal != len(data.passage_vectors) or bm25.num_docs != len(data.passage_vectors):
+        if data.manifest.shards:
+            dense, bm25 = ShardedDense(dense), ShardedBM25(bm25)
+        else:
+            dense, bm25 = dense[0], bm25[0]
+        if dense.ntotal != len(data.passage_vectors) or bm25.num_docs != len(data.passage_vectors):
             raise IndexUnusable(f"index at {index_dir} is inconsistent (passage counts); {REBUILD_HINT}")
         return cls(data, dense, bm25, params)
 
@@ -146,6 +158,14 @@ class Retriever:
             norm = _zscore if p.normalize == "zscore" else _minmax
             fused = p.dense_weight * norm(d) + (1 - p.dense_weight) * norm(b)
         return [Hit(i, float(f), float(dd), float(bb)) for i, f, dd, bb in zip(ids, fused, d, b, strict=True)]
+
+    @functools.cached_property
+    def sorted_doc_ids(self) -> tuple[list[str], np.ndarray]:
+        """The doc_ids in sorted order, and each one's position in the index (a build writes documents in doc_id
+        order; a sharded index holds each shard's in turn)."""
+        ids = [d.doc_id for d in self.data.documents]
+        order = np.argsort(np.array(ids, dtype=object), kind="stable") if ids else np.zeros(0, dtype=np.int64)
+        return [ids[i] for i in order], order
 
     # Index accessors used by the answerer and the surfaces.
     @property

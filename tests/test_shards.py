@@ -1,0 +1,91 @@
+"""A sharded index: built in S shards, read as one, searching and answering exactly as one index does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.index.shards import shard_of
+from qa.index.store import read_index, read_manifest
+from qa.search.retriever import Retriever
+from tests.helpers import GENERIC_FILES, make_service, write_files
+from tests.web_helpers import COMETS, WEB_FILES
+
+FILES = {**GENERIC_FILES, **WEB_FILES, "space/comets.txt": COMETS}
+QUESTIONS = [
+    "When was the Fresnel lens invented?",
+    "How long is green tea brewed?",
+    "How often does Halley's Comet return?",
+    "What do honey bees make?",
+    "Do owls hunt at night?",
+]
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return write_files(tmp_path / "corpus", FILES)
+
+
+def by_span(index: Path) -> dict[tuple[str, int, int], int]:
+    """Passage numbers of an index by (doc_id, start, end), which do not depend on the shards."""
+    r = Retriever.open(index)
+    return {(r.doc(p).doc_id, *r.span(p)): p for p in range(len(r))}
+
+
+def answers(service) -> list[dict]:
+    return [dict(service.ask(q).to_dict(), index_version=None) for q in QUESTIONS]
+
+
+def test_documents_spread_over_shards_stably():
+    ids = [f"folder/doc-{i}.txt" for i in range(200)]
+    counts = np.bincount([shard_of(d, 4) for d in ids], minlength=4)
+    assert counts.min() > 25 and [shard_of(d, 4) for d in ids] == [shard_of(d, 4) for d in ids]
+
+
+def test_a_sharded_index_scores_and_answers_as_one_index(corpus, tmp_path):
+    single, sharded = make_service(corpus, tmp_path / "one"), make_service(corpus, tmp_path / "sharded")
+    single.build()
+    report = sharded.build(shards=3)
+    assert report.wrote_index and report.documents == len(FILES) and report.added == len(FILES)
+    manifest = read_manifest(tmp_path / "sharded")
+    assert len(manifest.shards) >= 2 and manifest.chunking["shards"] == 3
+    assert all((tmp_path / "sharded" / name / "manifest.json").is_file() for name in manifest.shards)
+    one, many = Retriever.open(tmp_path / "one"), Retriever.open(tmp_path / "sharded")
+    spans_one, spans_many = by_span(tmp_path / "one"), by_span(tmp_path / "sharded")
+    assert spans_one.keys() == spans_many.keys()
+    order = [spans_many[key] for key in spans_one]  # the sharded index's passage for each of one index's
+    a, b = read_index(tmp_path / "one"), read_index(tmp_path / "sharded")
+    assert np.abs(a.passage_vectors[: len(order)] - b.passage_vectors[order]).max() <= 1e-6
+    for query in (["lens"], ["green", "tea", "brew"], ["comet", "sun", "owl"]):
+        assert np.array_equal(one.bm25.scores(query), many.bm25.scores(query)[order])
+        assert [one.bm25.idf(t) for t in query] == [many.bm25.idf(t) for t in query]
+    assert answers(single) == answers(sharded)
+
+
+def test_a_sharded_index_updates_by_content_hash_and_goes_back_to_one(corpus, tmp_path):
+    service = make_service(corpus, tmp_path / "index")
+    service.build(shards=2)
+    assert not service.build().wrote_index  # nothing changed: the recorded layout, nothing written
+    (corpus / "space" / "comets.txt").write_text(COMETS + "\nComets are made of ice and dust.\n", encoding="utf-8")
+    report = service.build()
+    assert report.wrote_index and report.changed == 1 and report.unchanged == len(FILES) - 1
+    assert 0 < report.embedded <= 4  # only the changed document's new texts
+    fresh = make_service(corpus, tmp_path / "fresh")
+    fresh.build()
+    assert answers(service) == answers(fresh)
+    report = service.build(shards=1)
+    assert report.wrote_index and not read_manifest(tmp_path / "index").shards
+    assert answers(service) == answers(fresh)
+
+
+def test_a_sharded_index_filters_by_document_and_folder(corpus, tmp_path):
+    service = make_service(corpus, tmp_path / "index")
+    service.build(shards=3)
+    for doc_ids, expected in ((["tea/"], {"tea/green-tea.md"}), (["space/comets.txt", "owls.txt"], None)):
+        answer = service.ask("What is it?", k=3, doc_ids=doc_ids)
+        cited = {c.doc_id for c in answer.citations}
+        assert cited <= (expected or set(doc_ids))
+    _, hits = service.search("comets tea owls bees lens", k=10, doc_ids=["bees/"])
+    assert hits and {h.doc_id for h in hits} == {"bees/honey-bees.md"}
