@@ -89,3 +89,24 @@ def test_a_sharded_index_filters_by_document_and_folder(corpus, tmp_path):
         assert cited <= (expected or set(doc_ids))
     _, hits = service.search("comets tea owls bees lens", k=10, doc_ids=["bees/"])
     assert hits and {h.doc_id for h in hits} == {"bees/honey-bees.md"}
+
+
+def test_the_api_uploads_into_a_sharded_index_and_answers_from_every_shard(corpus, tmp_path):
+    import io
+
+    from qa.http.app import create_app
+    from tests.web_helpers import ADMIN_TOKEN
+
+    service = make_service(corpus, tmp_path / "index")
+    service.build(shards=3)
+    client = create_app({"QA_SERVICE": service, "ADMIN_TOKEN": ADMIN_TOKEN, "RATE_LIMIT": 0}).test_client()
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    text = b"Sundials\n\nA sundial tells the time by the shadow its gnomon casts on the dial plate."
+    uploaded = client.post("/api/documents?wait=true", headers=auth, data={"file": (io.BytesIO(text), "sundials.txt")})
+    assert uploaded.status_code in (200, 201), uploaded.get_json()
+    assert read_manifest(tmp_path / "index").chunking["shards"] == 3  # the update kept the layout
+    listed = {d["doc_id"] for d in client.get("/api/documents").get_json()["documents"]}
+    assert listed == set(FILES) | {"sundials.txt"}
+    answer = client.post("/api/ask", json={"question": "What does a sundial's gnomon cast?"}).get_json()
+    assert answer["citations"][0]["doc_id"] == "sundials.txt"
+    assert client.get("/api/health").get_json()["documents"] == len(FILES) + 1
