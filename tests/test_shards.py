@@ -110,3 +110,17 @@ def test_the_api_uploads_into_a_sharded_index_and_answers_from_every_shard(corpu
     answer = client.post("/api/ask", json={"question": "What does a sundial's gnomon cast?"}).get_json()
     assert answer["citations"][0]["doc_id"] == "sundials.txt"
     assert client.get("/api/health").get_json()["documents"] == len(FILES) + 1
+
+
+def test_a_shard_whose_documents_are_all_removed_leaves_the_index(corpus, tmp_path):
+    service = make_service(corpus, tmp_path / "index")
+    service.build(shards=3)
+    before = read_manifest(tmp_path / "index").shards
+    gone = [d for d in FILES if f"shard-{shard_of(d, 3):03d}" == before[0]]
+    for doc_id in gone:
+        (corpus / doc_id).unlink()
+    report = service.build()
+    after = read_manifest(tmp_path / "index")
+    assert report.wrote_index and report.removed == len(gone)
+    assert after.shards == before[1:] and not (tmp_path / "index" / before[0]).exists()
+    assert set(after.documents) == set(FILES) - set(gone)
