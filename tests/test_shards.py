@@ -52,6 +52,7 @@ def test_a_sharded_index_scores_and_answers_as_one_index(corpus, tmp_path):
     manifest = read_manifest(tmp_path / "sharded")
     assert len(manifest.shards) >= 2 and manifest.chunking["shards"] == 3
     assert all((tmp_path / "sharded" / name / "manifest.json").is_file() for name in manifest.shards)
+    assert sharded.info()["shards"] == len(manifest.shards) and single.info()["shards"] == 1
     one, many = Retriever.open(tmp_path / "one"), Retriever.open(tmp_path / "sharded")
     spans_one, spans_many = by_span(tmp_path / "one"), by_span(tmp_path / "sharded")
     assert spans_one.keys() == spans_many.keys()
