@@ -206,7 +206,9 @@ class QAService:
             from qa.index.sharding import build_sharded
 
             model = self.model_identity()
-            return build_sharded(self.settings, lambda: self.embedder, shards, rebuild, progress, on_wait, model)
+            return build_sharded(
+                self.settings, lambda: self.embedder, shards, rebuild, progress, on_wait, model, on_progress
+            )
         return build_index(
             self.settings,
             lambda: self.embedder,

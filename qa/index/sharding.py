@@ -22,7 +22,7 @@ from pathlib import Path
 
 from qa.config import Settings
 from qa.errors import CorpusError
-from qa.index.build import BuildReport, BuildStages, bm25_builder, dense_index, fill_counts, old_manifest
+from qa.index.build import BuildReport, BuildStages, Progress, bm25_builder, dense_index, fill_counts, old_manifest
 from qa.index.content import titled_documents
 from qa.index.embedder import Embedder
 from qa.index.format import BM25_DIR, DENSE_FILE, MANIFEST, Manifest
@@ -41,12 +41,16 @@ def build_sharded(
     progress: bool = False,
     on_wait: Callable[[], None] | None = None,
     model: dict | None = None,
+    on_progress: Progress | None = None,
 ) -> BuildReport:
-    """Bring the sharded index at settings.index_dir up to date with the corpus, in `shards` shards."""
+    """Bring the sharded index at settings.index_dir up to date with the corpus, in `shards` shards;
+    on_progress as build_index's (each shard's stages in turn)."""
     started = time.monotonic()
     model = model or model_identity(settings)
     root = Path(settings.index_dir)
+    on_progress = on_progress or (lambda stage, done, total: None)
     with build_lock(root, settings.lock_timeout, on_wait):
+        on_progress("started", 0, 0)
         recover(root)
         files, problems = list_files(Path(settings.corpus_dir))
         old = old_manifest(settings)
@@ -57,7 +61,8 @@ def build_sharded(
             groups.setdefault(shard_of(path.relative_to(settings.corpus_dir).as_posix(), shards), []).append(path)
         builds = {}
         for i in sorted(groups):
-            build = BuildStages(replace(settings, index_dir=root / shard_name(i)), model, BuildReport(problems=[]))
+            shard_settings = replace(settings, index_dir=root / shard_name(i))
+            build = BuildStages(shard_settings, model, BuildReport(problems=[]), on_progress)
             build.plan(rebuild)
             builds[i] = build
         report = BuildReport(problems=problems)
