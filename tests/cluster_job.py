@@ -31,6 +31,13 @@ def by_span(index: Path) -> dict[tuple[str, int, int], int]:
     return {(r.doc(p).doc_id, *r.span(p)): p for p in range(len(r))}
 
 
+def bm25_scores(r, query: list[str]) -> np.ndarray:
+    """Every passage's BM25 score, shard after shard when the index has shards."""
+    if not r.shards:
+        return r.bm25.scores(query)
+    return np.concatenate([shard.bm25.scores(query) for _, _, shard in r.shards])
+
+
 def compare(corpus: Path, questions: list[str], built: Path, local: Path) -> dict:
     """How far two indexes' vectors are apart (passages matched by span), whether their BM25 scores and
     tables agree, and whether they answer alike."""
@@ -54,7 +61,7 @@ def compare(corpus: Path, questions: list[str], built: Path, local: Path) -> dic
         "shards": len(a.manifest.shards),
         "passage_diff": float(np.abs(a.passage_vectors[order] - b.passage_vectors[: len(order)]).max()),
         "same_passages": spans_a.keys() == spans_b.keys(),
-        "bm25_equal": all(np.array_equal(ra.bm25.scores(q)[order], rb.bm25.scores(q)) for q in queries),
+        "bm25_equal": all(np.array_equal(bm25_scores(ra, q)[order], bm25_scores(rb, q)) for q in queries),
         "sentences_equal": len(a.sentence_vectors) == len(b.sentence_vectors),
         "answers_equal": answers[0] == answers[1],
         "answered": sum(not x["abstained"] for x in answers[0]),

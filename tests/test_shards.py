@@ -60,8 +60,19 @@ def test_a_sharded_index_scores_and_answers_as_one_index(corpus, tmp_path):
     a, b = read_index(tmp_path / "one"), read_index(tmp_path / "sharded")
     assert np.abs(a.passage_vectors[: len(order)] - b.passage_vectors[order]).max() <= 1e-6
     for query in (["lens"], ["green", "tea", "brew"], ["comet", "sun", "owl"]):
-        assert np.array_equal(one.bm25.scores(query), many.bm25.scores(query)[order])
+        scores = np.concatenate([shard.bm25.scores(query) for _, _, shard in many.shards])
+        assert np.array_equal(one.bm25.scores(query), scores[order])
         assert [one.bm25.idf(t) for t in query] == [many.bm25.idf(t) for t in query]
+        # The one call a shard answers, merged, offers the same candidates as one index.
+        vector = single.embedder.encode([" ".join(query)])[0]
+        a, b = one.candidates(vector, query, 5, None), many.candidates(vector, query, 5, None)
+        back = {p: i for i, p in enumerate(order)}  # the sharded index's passage -> one index's
+        for mine, theirs in ((a.dense, b.dense), (a.bm25, b.bm25)):
+            theirs = {back[p]: v for p, v in theirs.items()}
+            assert sorted(mine.values()) == pytest.approx(sorted(theirs.values()), abs=1e-6)
+            cut = min(mine.values(), default=0) + 1e-6  # passages tied at the last place may differ
+            assert {p for p, v in mine.items() if v > cut} == {p for p, v in theirs.items() if v > cut}
+        assert all(b.exact[p] == pytest.approx(a.exact[back[p]], abs=1e-6) for p in b.exact if back[p] in a.exact)
     assert answers(single) == answers(sharded)
 
 

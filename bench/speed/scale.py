@@ -26,7 +26,7 @@ from qa.index.dense import EXACT_LIMIT, DenseIndex
 from qa.index.lexical import BM25Index
 from qa.index.store import read_index
 from qa.search.params import RetrievalParams
-from qa.search.retriever import top_indices
+from qa.search.shards import top_indices
 from qa.text.terms import terms
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)

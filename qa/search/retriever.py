@@ -16,7 +16,7 @@ from qa.index.lexical import BM25Index
 from qa.index.shards import shard_folders
 from qa.index.store import REBUILD_HINT, IndexData, read_index
 from qa.search.params import DEFAULT_RETRIEVAL, RetrievalParams
-from qa.search.shards import ShardedBM25, ShardedDense
+from qa.search.shards import Candidates, ShardedBM25, ShardSearcher, merge
 from qa.text.terms import terms
 
 # Sentence term sets kept in memory; cleared when full so a huge corpus cannot grow the cache unbounded.
@@ -37,12 +37,18 @@ class Retriever:
     """Searches the passages of one loaded index."""
 
     def __init__(
-        self, data: IndexData, dense: DenseIndex, bm25: BM25Index, params: RetrievalParams = DEFAULT_RETRIEVAL
+        self,
+        data: IndexData,
+        dense: DenseIndex | None,
+        bm25: BM25Index | ShardedBM25,
+        params: RetrievalParams = DEFAULT_RETRIEVAL,
+        shards: list[tuple[int, int, ShardSearcher]] | None = None,
     ) -> None:
         self.data = data
         self.params = params
-        self.dense = dense
+        self.dense = dense  # None for a sharded index: each shard's is in `shards`
         self.bm25 = bm25
+        self.shards = shards or []  # (first passage, passages, searcher) of each shard
         self.doc_index = {d.doc_id: i for i, d in enumerate(data.documents)}
         self._terms: dict[int, frozenset[str]] = {}
 
@@ -62,13 +68,16 @@ class Retriever:
                 bm25.append(BM25Index.load(current, mmap=mmap))
         except Exception as exc:  # FAISS raises RuntimeError, bm25s several kinds
             raise IndexUnusable(f"index file {current} cannot be read ({exc}); {REBUILD_HINT}") from exc
-        if data.manifest.shards:
-            dense, bm25 = ShardedDense(dense), ShardedBM25(bm25)
-        else:
-            dense, bm25 = dense[0], bm25[0]
-        if dense.ntotal != len(data.passage_vectors) or bm25.num_docs != len(data.passage_vectors):
+        sizes = [d.ntotal for d in dense]
+        if sizes != [b.num_docs for b in bm25] or sum(sizes) != len(data.passage_vectors):
             raise IndexUnusable(f"index at {index_dir} is inconsistent (passage counts); {REBUILD_HINT}")
-        return cls(data, dense, bm25, params)
+        if not data.manifest.shards:
+            return cls(data, dense[0], bm25[0], params)
+        starts = np.cumsum([0, *sizes]).tolist()
+        vectors = data.passage_vectors.parts
+        searchers = [ShardSearcher(d, b, v) for d, b, v in zip(dense, bm25, vectors, strict=True)]
+        shards = [(starts[i], sizes[i], searcher) for i, searcher in enumerate(searchers)]
+        return cls(data, None, ShardedBM25(bm25), params, shards)
 
     def __len__(self) -> int:
         return len(self.data.passage_vectors)
@@ -85,25 +94,15 @@ class Retriever:
         """The k best passages for a query, by `mode`: 'hybrid', 'dense' or 'bm25' (depth: params.depth);
         only among the `allowed` passage ids (sorted) when given (qa.search.filter)."""
         depth = max(self.params.depth if depth is None else depth, k)
-        dense_scores: dict[int, float] = {}
-        if mode in ("dense", "hybrid") and query_vector is not None:
-            scores, ids = self.dense.search(query_vector, depth, allowed)
-            dense_scores = dict(zip(ids.tolist(), scores.tolist(), strict=True))
-        bm25_scores: dict[int, float] = {}
-        if mode in ("bm25", "hybrid"):
-            all_scores = self.bm25.scores(query_terms)
-            if allowed is not None:  # masked before the top-k, so the best allowed passages fill it
-                masked = np.zeros_like(all_scores)
-                masked[allowed] = all_scores[allowed]
-                all_scores = masked
-            top = top_indices(all_scores, depth)
-            bm25_scores = {int(i): float(all_scores[i]) for i in top if all_scores[i] > 0}
+        vector = query_vector if mode in ("dense", "hybrid") else None
+        found = self.candidates(vector, query_terms if mode in ("bm25", "hybrid") else None, depth, allowed)
+        dense_scores, bm25_scores = found.dense, found.bm25
         if mode == "dense":
             hits = [Hit(i, s, dense=s) for i, s in dense_scores.items()]
         elif mode == "bm25":
             hits = [Hit(i, s, bm25=s) for i, s in bm25_scores.items()]
         else:
-            hits = self._fuse(query_vector, dense_scores, bm25_scores)
+            hits = self._fuse(dense_scores, bm25_scores, found.exact if query_vector is not None else None)
         hits.sort(key=lambda h: (-h.score, h.passage))
         if mode == "hybrid" and query_vector is not None:
             rerank_depth = self.params.rerank_depth
@@ -140,7 +139,25 @@ class Retriever:
         total = sum(weights.values()) or 1.0
         return {t: w / total for t, w in weights.items()}
 
-    def _fuse(self, query_vector: np.ndarray | None, dense: dict[int, float], bm25: dict[int, float]) -> list[Hit]:
+    def candidates(
+        self, query_vector: np.ndarray | None, terms: list[str] | None, depth: int, allowed: np.ndarray | None
+    ) -> Candidates:
+        """The top passages by FAISS and by BM25 of the index, or of every shard merged (see ShardSearcher)."""
+        if not self.shards:
+            return ShardSearcher(self.dense, self.bm25, self.data.passage_vectors).candidates(
+                query_vector, terms, depth, allowed
+            )
+        parts = []
+        for first, size, shard in self.shards:
+            local = None
+            if allowed is not None:
+                local = allowed[(allowed >= first) & (allowed < first + size)] - first
+                if not len(local):
+                    continue
+            parts.append(shard.candidates(query_vector, terms, depth, local).shifted(first))
+        return merge(parts, depth)
+
+    def _fuse(self, dense: dict[int, float], bm25: dict[int, float], exact: dict[int, float] | None) -> list[Hit]:
         """Fused scores over the union of both candidate lists (params: fusion, normalize, dense_weight)."""
         ids = sorted(set(dense) | set(bm25))
         if not ids:
@@ -149,9 +166,8 @@ class Retriever:
         if p.fusion == "rrf":
             fused = p.dense_weight * _rrf(ids, dense, p.rrf_k) + (1 - p.dense_weight) * _rrf(ids, bm25, p.rrf_k)
         # Candidates found by only one side still get their exact score from the other.
-        if query_vector is not None:
-            exact = self.data.passage_vectors[ids] @ query_vector.astype(np.float32)
-            dense = dict(zip(ids, exact.tolist(), strict=True))
+        if exact is not None:
+            dense = exact
         d = np.array([dense.get(i, 0.0) for i in ids])
         b = np.array([bm25.get(i, 0.0) for i in ids])
         if p.fusion != "rrf":
@@ -243,11 +259,3 @@ def _rrf(ids: list[int], scores: dict[int, float], rrf_k: int) -> np.ndarray:
     ranked = sorted(scores, key=lambda i: (-scores[i], i))
     rank = {i: r for r, i in enumerate(ranked, 1)}
     return np.array([1.0 / (rrf_k + rank[i]) if i in rank else 0.0 for i in ids])
-
-
-def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k largest scores, best first."""
-    if k >= len(scores):
-        return np.argsort(-scores, kind="stable")
-    part = np.argpartition(-scores, k)[:k]
-    return part[np.argsort(-scores[part], kind="stable")]

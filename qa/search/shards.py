@@ -1,11 +1,13 @@
-"""Searching the shards of a sharded index as one: each shard answers for its passages, the results merge.
+"""Searching an index, or the shards of a sharded one, through one narrow call per shard.
 
-Each shard's FAISS index returns its own top k; the top k of their union is the top k of one index over all
-passages (exactly so for exact search). BM25 shards were written with the whole corpus's statistics
-(qa.index.lexical.CorpusStats), so their scores side by side are one index's scores.
+Each shard returns its own top passages by FAISS and by BM25 with exact scores; the top of their union is the
+top of one index over all passages (exactly so for exact search). BM25 shards were written with the whole
+corpus's statistics (qa.index.lexical.CorpusStats), so their scores are one index's scores.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -13,53 +15,80 @@ from qa.index.dense import DenseIndex
 from qa.index.lexical import BM25Index
 
 
-class ShardedDense:
-    """DenseIndex's search over several shards; passage ids run through the shards in order."""
+@dataclass
+class Candidates:
+    """What one index (or shard) offers a query: its top passages by each retriever, with exact scores."""
 
-    def __init__(self, shards: list[DenseIndex]) -> None:
-        self.shards = shards
-        self.starts = np.cumsum([0, *[s.ntotal for s in shards]])
+    dense: dict[int, float] = field(default_factory=dict)  # the top `depth` by FAISS: passage -> cosine
+    bm25: dict[int, float] = field(default_factory=dict)  # the top `depth` with a BM25 score above 0
+    exact: dict[int, float] = field(default_factory=dict)  # every candidate's exact cosine (dense search given)
 
-    @property
-    def ntotal(self) -> int:
-        """Passages in all shards."""
-        return int(self.starts[-1])
+    def shifted(self, offset: int) -> Candidates:
+        """The same candidates numbered from `offset` (a shard's passages among all shards')."""
+        return Candidates(*({i + offset: v for i, v in d.items()} for d in (self.dense, self.bm25, self.exact)))
 
-    @property
-    def kind(self) -> str:
-        """The shards' kinds ('flat', 'hnsw', or both joined by +)."""
-        return "+".join(sorted({s.kind for s in self.shards}))
 
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and ids of the k nearest passages of all shards (among `allowed`, sorted ids, when given)."""
-        scores, ids = [], []
-        for i, shard in enumerate(self.shards):
-            lo, hi = int(self.starts[i]), int(self.starts[i + 1])
-            local = None
-            if allowed is not None:
-                local = allowed[(allowed >= lo) & (allowed < hi)] - lo
-                if not len(local):
-                    continue
-            s, found = shard.search(query, k, local)
-            scores.append(s)
-            ids.append(found + lo)
-        if not scores:
-            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        s, found = np.concatenate(scores), np.concatenate(ids)
-        best = np.lexsort((found, -s))[:k]  # best score first; equal scores: lower id first
-        return s[best], found[best]
+class ShardSearcher:
+    """The one call a shard answers: `candidates(query_vector, terms, depth, allowed)`.
+
+    Narrow on purpose, so that a shard can live elsewhere (a Ray Serve deployment, another search engine).
+    """
+
+    def __init__(self, dense: DenseIndex, bm25: BM25Index, vectors: np.ndarray) -> None:
+        self.dense, self.bm25, self.vectors = dense, bm25, vectors
+
+    def candidates(
+        self, query_vector: np.ndarray | None, terms: list[str] | None, depth: int, allowed: np.ndarray | None
+    ) -> Candidates:
+        """Top passages by FAISS (when query_vector) and by BM25 (when terms), among `allowed` (sorted ids)."""
+        found = Candidates()
+        if query_vector is not None:
+            scores, ids = self.dense.search(query_vector, depth, allowed)
+            found.dense = dict(zip(ids.tolist(), scores.tolist(), strict=True))
+        if terms is not None:
+            scores = self.bm25.scores(terms)
+            if allowed is not None:  # masked before the top-k, so the best allowed passages fill it
+                masked = np.zeros_like(scores)
+                masked[allowed] = scores[allowed]
+                scores = masked
+            found.bm25 = {int(i): float(scores[i]) for i in top_indices(scores, depth) if scores[i] > 0}
+        if query_vector is not None and terms is not None:  # fusion scores every candidate by both
+            ids = sorted(set(found.dense) | set(found.bm25))
+            exact = self.vectors[ids] @ query_vector.astype(np.float32) if ids else []
+            found.exact = dict(zip(ids, np.asarray(exact).tolist(), strict=True))
+        return found
+
+
+def merge(parts: list[Candidates], depth: int) -> Candidates:
+    """The candidates of all shards (already numbered through them): the top `depth` of each kind."""
+
+    def best(scores: dict[int, float]) -> dict[int, float]:
+        return dict(sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:depth])
+
+    merged = Candidates()
+    for part in parts:
+        merged.dense.update(part.dense)
+        merged.bm25.update(part.bm25)
+        merged.exact.update(part.exact)
+    merged.dense, merged.bm25 = best(merged.dense), best(merged.bm25)
+    return merged
+
+
+def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest scores, best first."""
+    if k >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    part = np.argpartition(-scores, k)[:k]
+    return part[np.argsort(-scores[part], kind="stable")]
 
 
 class ShardedBM25:
-    """BM25Index's scoring, idf and vocabulary questions over shards written with the whole corpus's statistics."""
+    """BM25Index's idf and vocabulary questions over shards written with the whole corpus's statistics (each
+    shard scores its own passages: ShardSearcher)."""
 
     def __init__(self, shards: list[BM25Index]) -> None:
         self.shards = shards
         self.num_docs = sum(s.num_docs for s in shards)
-
-    def scores(self, query_terms: list[str]) -> np.ndarray:
-        """BM25 score of every passage of every shard, in passage order."""
-        return np.concatenate([s.scores(query_terms) for s in self.shards])
 
     def knows(self, term: str) -> bool:
         """Whether any shard knows the term (see BM25Index.knows)."""
