@@ -52,6 +52,8 @@ def test_a_sharded_index_scores_and_answers_as_one_index(corpus, tmp_path):
     manifest = read_manifest(tmp_path / "sharded")
     assert len(manifest.shards) >= 2 and manifest.chunking["shards"] == 3
     assert all((tmp_path / "sharded" / name / "manifest.json").is_file() for name in manifest.shards)
+    beneath = {p.relative_to(tmp_path / "sharded").as_posix() for p in (tmp_path / "sharded").rglob("*") if p.is_file()}
+    assert set(manifest.files) == set(manifest.sha256) == beneath - {"manifest.json"}
     assert sharded.info()["shards"] == len(manifest.shards) and single.info()["shards"] == 1
     one, many = Retriever.open(tmp_path / "one"), Retriever.open(tmp_path / "sharded")
     spans_one, spans_many = by_span(tmp_path / "one"), by_span(tmp_path / "sharded")

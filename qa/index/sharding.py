@@ -29,7 +29,16 @@ from qa.index.format import BM25_DIR, DENSE_FILE, MANIFEST, Manifest
 from qa.index.key import model_identity
 from qa.index.lexical import CorpusStats
 from qa.index.shards import combined_manifest, shard_name, shard_of
-from qa.index.store import IndexData, IndexWriter, build_lock, file_sha256, fsync_dir, recover, swap_in
+from qa.index.store import (
+    IndexData,
+    IndexWriter,
+    build_lock,
+    file_sha256,
+    fsync_dir,
+    recover,
+    swap_in,
+    write_file,
+)
 from qa.ingest.corpus import Document, list_files
 
 
@@ -130,8 +139,8 @@ def _splitter_params(builds, fresh):
     return train_params(doc.text for docs in fresh.values() for doc in docs.values())
 
 
-def _write_shards(tmp: Path, builds, unreadable, embedder_factory, progress) -> list[IndexData]:
-    """Each shard's index in tmp; BM25 with the statistics of all shards together."""
+def _write_shards(tmp: Path, builds, unreadable, embedder_factory, progress) -> dict[str, IndexData]:
+    """Each shard's index in tmp, by folder name; BM25 with the statistics of all shards together."""
     with ExitStack() as stack:
         writers = {i: stack.enter_context(IndexWriter(tmp / shard_name(i))) for i in builds}
         datas = {i: b.filled_data(writers[i], embedder_factory, progress) for i, b in builds.items()}
@@ -147,23 +156,29 @@ def _write_shards(tmp: Path, builds, unreadable, embedder_factory, progress) -> 
             builds[i].stamp_indexed_at(data.manifest)
             writers[i].commit(data, {DENSE_FILE: dense.save})
             builds[i].report.wrote_index = True
-    return list(datas.values())
+    return {shard_name(i): data for i, data in datas.items()}
 
 
-def _write_manifest(tmp: Path, datas: list[IndexData], shards: int) -> None:
-    """The sharded index's own manifest: the shards, their counts and documents, and every file beneath."""
-    manifests = [d.manifest for d in datas]
+def _write_manifest(tmp: Path, datas: dict[str, IndexData], shards: int) -> None:
+    """The sharded index's own manifest: the shards, their counts and documents, and every file beneath.
+
+    Each shard's commit hashed its own files into its manifest; only the shard manifests are hashed here.
+    """
+    manifests = [d.manifest for d in datas.values()]
     version = hashlib.sha256(json.dumps([m.index_version for m in manifests]).encode()).hexdigest()[:12]
     combined: Manifest = combined_manifest(manifests, version, datetime.now(UTC).isoformat(timespec="seconds"))
-    files = sorted(p for p in tmp.rglob("*") if p.is_file())
+    sizes, digests = {}, {}
+    for name, data in datas.items():
+        manifest, own = data.manifest, tmp / name / MANIFEST
+        sizes.update({f"{name}/{f}": size for f, size in manifest.files.items()})
+        sizes[f"{name}/{MANIFEST}"] = own.stat().st_size
+        digests.update({f"{name}/{f}": digest for f, digest in manifest.sha256.items()})
+        digests[f"{name}/{MANIFEST}"] = file_sha256(own)
     combined = replace(
         combined,
         chunking=dict(combined.chunking, shards=shards),
-        shards=sorted({p.relative_to(tmp).parts[0] for p in files}),
-        files={p.relative_to(tmp).as_posix(): p.stat().st_size for p in files},
-        sha256={p.relative_to(tmp).as_posix(): file_sha256(p) for p in files},
+        shards=sorted(datas),
+        files=dict(sorted(sizes.items())),
+        sha256=dict(sorted(digests.items())),
     )
-    path = tmp / MANIFEST
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(combined.to_dict(), indent=2))
-        fh.flush()
+    write_file(tmp / MANIFEST, lambda fh: fh.write(json.dumps(combined.to_dict(), indent=2).encode()))

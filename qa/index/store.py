@@ -88,7 +88,8 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_file(path: Path, write) -> None:
+def write_file(path: Path, write) -> None:
+    """Write a file through `write(fh)` and make its bytes durable before returning."""
     with open(path, "wb") as fh:
         write(fh)
         fh.flush()
@@ -138,17 +139,17 @@ class IndexWriter:
         try:
             # Line by line: the file is not also held whole in memory beside the texts.
             lines = (json.dumps(d.to_dict(), ensure_ascii=False).encode() + b"\n" for d in data.documents)
-            _write_file(tmp / DOCUMENTS, lambda fh: fh.writelines(lines))
-            _write_file(tmp / ARRAYS, lambda fh: np.savez(fh, **data.arrays.to_dict()))
-            _write_file(tmp / SECTIONS, lambda fh: fh.write(json.dumps(data.sections, ensure_ascii=False).encode()))
+            write_file(tmp / DOCUMENTS, lambda fh: fh.writelines(lines))
+            write_file(tmp / ARRAYS, lambda fh: np.savez(fh, **data.arrays.to_dict()))
+            write_file(tmp / SECTIONS, lambda fh: fh.write(json.dumps(data.sections, ensure_ascii=False).encode()))
             for name, array in ((PASSAGE_VECTORS, data.passage_vectors), (SENTENCE_VECTORS, data.sentence_vectors)):
                 if name in self._mapped:
                     if array is not self._mapped[name]:
                         raise ValueError(f"{name} was mapped by vectors() but the data holds another array")
                     array.flush()  # written in place; fsynced with the other files below
                 else:
-                    _write_file(tmp / name, lambda fh, array=array: np.save(fh, array))
-            _write_file(tmp / PUNKT, lambda fh: fh.write(json.dumps(data.punkt).encode()))
+                    write_file(tmp / name, lambda fh, array=array: np.save(fh, array))
+            write_file(tmp / PUNKT, lambda fh: fh.write(json.dumps(data.punkt).encode()))
             for name, save in (savers or {}).items():
                 save(tmp / name)  # writers of their own formats (FAISS, bm25s) take a path
             files = sorted(p for p in tmp.rglob("*") if p.is_file())
@@ -162,7 +163,7 @@ class IndexWriter:
                 sha256={name: file_sha256(p) for p, name in names.items()},
             )
             # The manifest goes last: a folder without one is never mistaken for an index.
-            _write_file(tmp / MANIFEST, lambda fh: fh.write(json.dumps(manifest.to_dict(), indent=2).encode()))
+            write_file(tmp / MANIFEST, lambda fh: fh.write(json.dumps(manifest.to_dict(), indent=2).encode()))
             data.manifest = manifest
             fsync_dir(tmp)
             swap_in(tmp, self.index_dir)

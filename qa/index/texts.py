@@ -25,7 +25,7 @@ class DocumentTexts:
         with open(path, "rb") as fh:
             size = fh.seek(0, 2)
             self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-        self._starts: list[int] = []
+        self._spans: list[tuple[int, int]] = []  # each line's start and end in the map
         self.text = functools.lru_cache(maxsize=TEXT_CACHE)(self._parse_text)
 
     def records(self) -> list[IndexedDocument]:
@@ -37,14 +37,13 @@ class DocumentTexts:
             stop = end if stop < 0 else stop
             d = json.loads(self._map[start:stop])
             records.append(StoredDocument(d["doc_id"], d["title"], d["format"], d["sha256"], self, len(records)))
-            self._starts.append(start)
+            self._spans.append((start, stop))
             start = stop + 1
         return records
 
     def _parse_text(self, i: int) -> str:
-        start = self._starts[i]
-        stop = self._map.find(b"\n", start)
-        return json.loads(self._map[start : len(self._map) if stop < 0 else stop])["text"]
+        start, stop = self._spans[i]
+        return json.loads(self._map[start:stop])["text"]
 
 
 class StoredDocument(IndexedDocument):
