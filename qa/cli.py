@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -11,10 +12,9 @@ from dataclasses import asdict
 import click
 
 from qa.config import MODES, Settings
-from qa.errors import IndexNotFound, QAError
-from qa.index.store import read_manifest
+from qa.errors import QAError
 from qa.search.params import MAX_PASSAGES, MAX_QUOTES
-from qa.service import QAService
+from qa.service import QAService, service_for
 
 DOC_HELP = "Only this document, or the documents in this folder (a doc_id prefix such as guides/); repeatable."
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -50,7 +50,7 @@ def common(func):
         try:
             settings = Settings.from_env(corpus_dir=corpus_dir, index_dir=index_dir, model=model, selector=selector)
             _check_selector(settings.selector)
-            return func(QAService(settings), **kwargs)
+            return func(service_for(settings), **kwargs)
         except (QAError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
 
@@ -140,7 +140,7 @@ def cli() -> None:
 @cli.command(context_settings=CONTEXT)
 @click.option("--rebuild", is_flag=True, help="Re-read and re-embed every document.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--ray", "use_ray", is_flag=True, help="Embed on a Ray cluster's workers (needs qa[ray]).")
+@click.option("--ray", "use_ray", is_flag=True, help="Chunk and embed on a Ray cluster's workers (needs qa[ray]).")
 @click.option("--address", help="The Ray cluster to join, HOST:PORT [env RAY_ADDRESS; default: start a local one]")
 @click.option("--workers", type=click.IntRange(1), default=2, show_default=True, help="Ray actors that embed.")
 @click.option(
@@ -161,32 +161,31 @@ def build(
       qa build --rebuild --ray --address 10.0.0.5:6379 --workers 8
       qa build --shards 4                       # documents split over 4 shards, searched as one index
     """
+    ray = None
     if use_ray:
         from qa.cluster.embed import RayEmbedder
 
-        service = QAService(service.settings, RayEmbedder(address, workers, service.settings.model))
+        ray = RayEmbedder(address, workers, service.settings.model)
+        service = QAService(service.settings, ray)
     report = service.build(
         shards=shards,
+        chunker=ray.chunk if use_ray else None,
         rebuild=rebuild,
         progress=sys.stderr.isatty() and not as_json,
         on_wait=lambda: _note("Waiting for another build to finish..."),
     )
-    nodes = getattr(service.embedder, "nodes", None) if use_ray else None
-    if nodes is not None:
-        service.embedder.close()
+    cluster = {"ray_nodes": len(ray.nodes), "ray_chunked": ray.chunked} if use_ray else {}
+    if use_ray:
+        ray.close()
     if as_json:
-        out = asdict(report)
-        out["problems"] = [asdict(p) for p in report.problems]
-        if nodes is not None:
-            out["ray_nodes"] = len(nodes)
-        click.echo(json.dumps(out))
+        click.echo(json.dumps(dict(asdict(report), problems=[asdict(p) for p in report.problems], **cluster)))
         return
     _problems(report.problems)
     click.echo(
         f"added {report.added}, changed {report.changed}, removed {report.removed}, unchanged {report.unchanged}"
     )
-    if nodes is not None:
-        _note(f"embedded on {len(nodes)} Ray node(s) by {workers} actor(s)")
+    if use_ray:
+        _note(f"chunked {ray.chunked} documents and embedded on {len(ray.nodes)} Ray node(s) by {workers} actor(s)")
     state = "written" if report.wrote_index else "already up to date"
     click.echo(
         f"index {state}: {report.documents} documents, {report.passages} passages, "
@@ -199,6 +198,8 @@ def _print_answer(answer) -> None:
     click.secho(f"Q: {answer.question}", bold=True)
     if answer.search_query != answer.question:
         click.echo(f"   (searched: {answer.search_query})")
+    if answer.shards_missing:
+        click.secho(f"   (partial: {', '.join(answer.shards_missing)} did not answer in time)", fg="yellow")
     if answer.abstained:
         click.echo(f"\n{answer.answer}\n")
         return
@@ -328,8 +329,24 @@ def info(service: QAService, as_json: bool) -> None:
     help="gunicorn worker processes [default: one per core, cgroup CPU quota included]",
 )
 @click.option("--dev", is_flag=True, help="Werkzeug's development server instead, restarted when code changes.")
+@click.option("--ray", "use_ray", is_flag=True, help="Answer on a Ray cluster: Serve deployments (needs qa[ray]).")
+@click.option("--address", help="The Ray cluster to join, HOST:PORT [env RAY_ADDRESS]")
+@click.option("--replicas", type=click.IntRange(1), default=1, show_default=True, help="Router replicas (--ray).")
+@click.option("--shard-replicas", type=click.IntRange(1), default=1, show_default=True, help="Replicas per shard.")
+@click.option("--serve-port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Ray Serve's port.")
 @common
-def serve(service: QAService, host: str, port: int, workers: int | None, dev: bool) -> None:
+def serve(
+    service: QAService,
+    host: str,
+    port: int,
+    workers: int | None,
+    dev: bool,
+    use_ray: bool,
+    address: str | None,
+    replicas: int,
+    shard_replicas: int,
+    serve_port: int,
+) -> None:
     """Serve the chat page at / and the JSON API under /api/, building the index first if there is none.
 
     By default gunicorn runs one worker process per core; put a TLS-terminating proxy in front for anything
@@ -341,21 +358,16 @@ def serve(service: QAService, host: str, port: int, workers: int | None, dev: bo
       qa serve                                  # http://127.0.0.1:5000
       qa serve --dev                            # reloads when a source file changes
       QA_ADMIN_TOKEN=secret qa serve --host 0.0.0.0 --port 8000 --workers 2
+      qa serve --ray --address 10.0.0.5:6379 --replicas 2   # questions answered on the cluster's nodes
     """
     from qa.http import server
 
-    if dev and workers is not None:
-        raise click.UsageError("--dev runs one process: leave out --workers")
-    if not server.is_running_from_reloader():
-        try:
-            read_manifest(service.settings.index_dir)  # the serving processes read the index; here only check it
-        except IndexNotFound:
-            # In a child: the model must not be loaded in the process gunicorn forks or the reloader watches from.
-            server.build_in_child(service.settings)
-    if dev:
-        server.run_development(service, host, port)
-    else:
-        server.run_gunicorn(service.settings, host, port, workers or server.default_workers())
+    if dev and (workers is not None or use_ray):
+        raise click.UsageError("--dev runs one process: leave out --workers and --ray")
+    if use_ray and not (address or os.environ.get("RAY_ADDRESS")):
+        raise click.UsageError("--ray serves from a running cluster: start one (`ray start --head`), give --address")
+    cluster = server.Cluster(address, replicas, shard_replicas, serve_port) if use_ray else None
+    server.serve(service, host, port, workers, dev, cluster)
 
 
 @cli.group(context_settings=CONTEXT)

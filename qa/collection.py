@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from werkzeug.utils import secure_filename
 
 from qa.errors import CorpusError, DocumentExists, LastDocument, TooLarge, UnsupportedType, UploadRejected
-from qa.index.store import fsync_dir
+from qa.index.store import IndexData, fsync_dir
 from qa.ingest.corpus import FORMATS, list_files, read_document, sha256_bytes
 
 MAX_NAME_CHARS = 200
@@ -95,3 +95,30 @@ def remove_file(corpus_dir: Path, doc_id: str) -> bool:
     path.unlink()
     fsync_dir(path.parent)
     return True
+
+
+def listing(data: IndexData, corpus: Path) -> dict:
+    """Every indexed document (doc_id, title, format, bytes, chars, passages, sha256, indexed_at) and the files
+    that could not be read, with why."""
+    manifest = data.manifest
+    documents = []
+    for doc in data.documents:
+        entry = manifest.documents[doc.doc_id]
+        try:
+            size = (corpus / doc.doc_id).stat().st_size  # doc_id is a path the build listed in the corpus
+        except OSError:
+            size = None  # removed from the folder since the build
+        documents.append(
+            {
+                "doc_id": doc.doc_id,
+                "title": doc.title,
+                "format": doc.format,
+                "bytes": size,
+                "chars": len(doc.text),
+                "passages": entry["passages"],
+                "sha256": doc.sha256,
+                "indexed_at": entry.get("indexed_at", manifest.built_at),
+            }
+        )
+    unreadable = [{"path": d, "message": v["problem"]} for d, v in sorted(manifest.unreadable.items())]
+    return {"index_version": manifest.index_version, "documents": documents, "unreadable": unreadable}

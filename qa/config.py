@@ -105,6 +105,8 @@ REGISTRY: tuple[Setting, ...] = (
     Setting("trusted_proxies", _non_negative, "proxies in front whose X-Forwarded-For/-Proto/-Host are believed"),
     Setting("log_questions", truthy, "question text in the request log"),
     Setting("feedback_db", _optional_str, "feedback database file; unset: <index folder>.feedback.sqlite3 beside it"),
+    Setting("router", _optional_str, "URL of a qa router on Ray Serve (`qa serve --ray` sets it); the server asks it"),
+    Setting("shard_timeout", float, "seconds the router waits for a shard before answering without it (partial)"),
 )
 
 
@@ -136,6 +138,8 @@ class Settings:
     trusted_proxies: int = 0
     log_questions: bool = False
     feedback_db: str | None = None
+    router: str | None = None
+    shard_timeout: float = 5.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.config import MODES, Settings
-from qa.errors import IndexNotFound, IndexUnusable, InvalidRequest, QAError
+from qa.errors import ClusterError, IndexNotFound, IndexUnusable, InvalidRequest, QAError
 from qa.index.batcher import EncodeBatcher
 from qa.index.build import BuildReport, build_index
 from qa.index.embedder import Embedder, SentenceTransformerEmbedder
-from qa.index.format import MANIFEST, Manifest
-from qa.index.key import index_key, key_difference, model_identity
-from qa.index.store import REBUILD_HINT, read_manifest
+from qa.index.key import check_built_with, model_identity
+from qa.index.store import manifest_stamp, read_manifest
 from qa.search.filter import allowed_passages, validate_doc_ids
 from qa.search.params import (
     DEFAULT_ANSWER,
@@ -35,6 +34,7 @@ if TYPE_CHECKING:  # FAISS and bm25s come with them; a `qa build` with nothing t
     from qa.search.answerer import Answer, Answerer
     from qa.search.retriever import Hit, Retriever
     from qa.search.selector import Selector
+    from qa.search.shards import Shard
 
 READ_TRIES = 3
 
@@ -49,6 +49,15 @@ class SearchResult:
     end: int
     text: str
     score: float
+
+
+def service_for(settings: Settings, encode_slots: int | None = None) -> QAService:
+    """The QAService for these settings: with a router set (QA_ROUTER), one that asks a Ray cluster's router."""
+    if settings.router:
+        from qa.cluster.front import RouterService
+
+        return RouterService(settings)
+    return QAService(settings, encode_slots=encode_slots)
 
 
 @dataclass
@@ -69,8 +78,10 @@ class QAService:
         *,
         retrieval_params: RetrievalParams = DEFAULT_RETRIEVAL,
         answer_params: AnswerParams = DEFAULT_ANSWER,
+        remote_shards: Callable[[Path], Shard] | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
+        self.remote_shards = remote_shards  # each shard's searcher when the shards are served elsewhere
         # The tuned numbers of search and answering (benchmarks pass others).
         self.retrieval_params, self.answer_params = retrieval_params, answer_params
         self._embedder = embedder
@@ -124,11 +135,7 @@ class QAService:
         return model_identity(self.settings)
 
     def _stamp(self) -> tuple:
-        try:
-            st = os.stat(Path(self.settings.index_dir) / MANIFEST)
-        except OSError:
-            return ()
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
+        return manifest_stamp(self.settings.index_dir)
 
     def load(self) -> _Loaded:
         """The loaded index, reading it again if a build has replaced it since."""
@@ -146,7 +153,7 @@ class QAService:
             retriever, stamp = self._open(loaded)
             if retriever is None:
                 return loaded  # swapped again while it was read; a later request reads the newest
-            self._check_built_with(retriever.data.manifest)
+            check_built_with(retriever.data.manifest, self.settings, self.model_identity())
             from qa.search.answerer import Answerer
 
             load_stemmer()  # NLTK is read here rather than during the first question
@@ -155,22 +162,6 @@ class QAService:
             return self._loaded
         finally:
             self._reload_lock.release()
-
-    def _check_built_with(self, manifest: Manifest) -> None:
-        """Refuse an index built with another model, other settings or other text processing than this qa's."""
-        model = self.model_identity()
-        built_with = manifest.model
-        if built_with["fingerprint"] != model["fingerprint"]:
-            raise IndexUnusable(
-                f"the index was built with model {built_with['name']} ({built_with['fingerprint']}) but "
-                f"the configured model is {model['name']}; {REBUILD_HINT}"
-            )
-        key = index_key(self.settings, model)
-        if manifest.settings != key:
-            raise IndexUnusable(
-                f"the index at {self.settings.index_dir} was built with other chunking settings or another "
-                f"version of qa's text processing ({key_difference(manifest.settings, key)}); {REBUILD_HINT}"
-            )
 
     def loaded_version(self) -> str | None:
         """The version of the index in memory, without loading or checking anything."""
@@ -184,7 +175,9 @@ class QAService:
         for _ in range(READ_TRIES):
             stamp = self._stamp()
             try:
-                retriever = Retriever.open(self.settings.index_dir, self.retrieval_params, self.settings.index_mmap)
+                retriever = Retriever.open(
+                    self.settings.index_dir, self.retrieval_params, self.settings.index_mmap, self.remote_shards
+                )
             except QAError:
                 if self._stamp() == stamp:
                     raise
@@ -196,10 +189,16 @@ class QAService:
         raise IndexUnusable(f"the index at {self.settings.index_dir} kept changing while it was read; try again")
 
     def build(
-        self, rebuild: bool = False, progress: bool = False, on_wait=None, on_progress=None, shards: int | None = None
+        self,
+        rebuild: bool = False,
+        progress: bool = False,
+        on_wait=None,
+        on_progress=None,
+        shards: int | None = None,
+        chunker=None,
     ) -> BuildReport:
-        """Bring the index up to date with the corpus folder (incremental unless rebuild); on_progress: see
-        build_index. `shards` > 1 splits it into that many shards (unset: as many as it has now)."""
+        """Bring the index up to date with the corpus folder (incremental unless rebuild); on_progress and chunker:
+        see build_index. `shards` > 1 splits it into that many shards (unset: as many as it has now)."""
         recorded = self._recorded_shards()
         shards = shards or recorded
         if shards > 1:
@@ -207,7 +206,7 @@ class QAService:
 
             model = self.model_identity()
             return build_sharded(
-                self.settings, lambda: self.embedder, shards, rebuild, progress, on_wait, model, on_progress
+                self.settings, lambda: self.embedder, shards, rebuild, progress, on_wait, model, on_progress, chunker
             )
         return build_index(
             self.settings,
@@ -217,6 +216,7 @@ class QAService:
             on_wait=on_wait,
             model=self.model_identity(),
             on_progress=on_progress,
+            chunker=chunker,
         )
 
     def _recorded_shards(self) -> int:
@@ -225,6 +225,11 @@ class QAService:
             return int(read_manifest(self.settings.index_dir).chunking.get("shards", 1))
         except QAError:
             return 1
+
+    def warm_up(self) -> None:
+        """Load the model and index now, so the first question is not the one that waits for them."""
+        self.load()
+        self.embedder.encode(["warm up"])
 
     def ensure_index(self, progress: bool = False) -> BuildReport | None:
         """Build the index if there is none yet."""
@@ -251,9 +256,10 @@ class QAService:
         mode: str | None,
         need_vector: bool,
         doc_ids: list[str] | None = None,
+        missing: list[str] | None = None,
     ) -> tuple[str, np.ndarray | None, list[str], list[Hit]]:
         """The search query for a question in its conversation, its vector and terms, and the k best passages
-        (of the documents doc_ids names, when given)."""
+        (of the documents doc_ids names, when given); shards that did not answer are added to `missing`."""
         mode = self._mode(mode)
         allowed = None
         if doc_ids is not None:
@@ -266,7 +272,7 @@ class QAService:
             else:
                 vector = self.embedder.encode([search_query])[0]
         query_terms = loaded.retriever.query_terms(search_query)
-        hits = loaded.retriever.search(vector, query_terms, k=k, mode=mode, allowed=allowed)
+        hits = loaded.retriever.search(vector, query_terms, k=k, mode=mode, allowed=allowed, missing=missing)
         return search_query, vector, query_terms, hits
 
     def ask(
@@ -285,10 +291,12 @@ class QAService:
         doc_ids = validate_doc_ids(doc_ids)
         loaded = self.load()
         # The answer step scores sentences against the query vector, so it is needed in every mode.
+        missing: list[str] = []
         search_query, vector, query_terms, hits = self._retrieve(
-            loaded, question, history, max(10, k), mode, True, doc_ids
+            loaded, question, history, max(10, k), mode, True, doc_ids, missing
         )
         answer = loaded.answerer.answer(question, search_query, vector, query_terms, hits, k)
+        answer.shards_missing = missing
         retriever = loaded.retriever
         for c in answer.citations:
             text = retriever.document(retriever.doc_index[c.doc_id]).text
@@ -313,7 +321,10 @@ class QAService:
     ) -> tuple[str, list[Hit]]:
         """The search query used and the k best passages as retrieval ranks them (benchmarks go past MAX_PASSAGES)."""
         query, history, doc_ids = validate_question(query), validate_history(history), validate_doc_ids(doc_ids)
-        search_query, _, _, hits = self._retrieve(self.load(), query, history, k, mode, False, doc_ids)
+        missing: list[str] = []
+        search_query, _, _, hits = self._retrieve(self.load(), query, history, k, mode, False, doc_ids, missing)
+        if missing:  # a ranking has no place to say it is partial: refuse rather than leave passages out silently
+            raise ClusterError(f"shards {', '.join(missing)} did not answer; search again")
         return search_query, hits
 
     def search(
@@ -350,30 +361,9 @@ class QAService:
     def collection(self) -> dict:
         """Every indexed document (doc_id, title, format, bytes, chars, passages, sha256, indexed_at) and the
         files that could not be read, with why."""
-        retriever = self.load().retriever
-        manifest = retriever.data.manifest
-        corpus = Path(self.settings.corpus_dir)
-        documents = []
-        for doc in retriever.data.documents:
-            entry = manifest.documents[doc.doc_id]
-            try:
-                size = (corpus / doc.doc_id).stat().st_size  # doc_id is a path the build listed in the corpus
-            except OSError:
-                size = None  # removed from the folder since the build
-            documents.append(
-                {
-                    "doc_id": doc.doc_id,
-                    "title": doc.title,
-                    "format": doc.format,
-                    "bytes": size,
-                    "chars": len(doc.text),
-                    "passages": entry["passages"],
-                    "sha256": doc.sha256,
-                    "indexed_at": entry.get("indexed_at", manifest.built_at),
-                }
-            )
-        unreadable = [{"path": d, "message": v["problem"]} for d, v in sorted(manifest.unreadable.items())]
-        return {"index_version": manifest.index_version, "documents": documents, "unreadable": unreadable}
+        from qa.collection import listing
+
+        return listing(self.load().retriever.data, Path(self.settings.corpus_dir))
 
     def info(self) -> dict:
         """What the index holds."""

@@ -179,12 +179,14 @@ def in_own_network(command: list[str], timeout: float) -> subprocess.CompletedPr
     )
 
 
-def local_ray_cluster(nodes: int = 2, cpus: int = 1):
-    """A Ray cluster of `nodes` nodes on 127.0.0.1 (ray.cluster_utils.Cluster); call inside in_own_network."""
+def local_ray_cluster(nodes: int = 2, cpus: int = 1, dashboard: bool = False):
+    """A Ray cluster of `nodes` nodes on 127.0.0.1 (ray.cluster_utils.Cluster); call inside in_own_network.
+    With the dashboard, Ray's state API (ray.util.state) answers."""
     from ray.cluster_utils import Cluster
 
     node = {"num_cpus": cpus, "node_ip_address": "127.0.0.1", "object_store_memory": 128 * 2**20}
-    cluster = Cluster(initialize_head=True, head_node_args=dict(node, include_dashboard=False))
+    head = dict(node, include_dashboard=dashboard, dashboard_host="127.0.0.1")
+    cluster = Cluster(initialize_head=True, head_node_args=head)
     for _ in range(nodes - 1):
         cluster.add_node(**node)
     cluster.wait_for_nodes()

@@ -86,6 +86,7 @@ def main(corpus: Path, questions_file: Path, work: Path) -> None:
             "one": compare(mixed, questions, work / "ray-index", work / "local-index"),
             "sharded": compare(mixed, questions, work / "ray-sharded", work / "local-index"),
             "ray_nodes": [one["ray_nodes"], sharded["ray_nodes"]],
+            "chunked": [one["ray_chunked"], sharded["ray_chunked"], one["documents"]],
             "embedded": one["embedded"],
         }
     finally:

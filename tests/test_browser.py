@@ -151,6 +151,22 @@ def test_html_in_a_question_is_shown_as_text_and_runs_nothing(page):
     page.screenshot(path=ARTIFACTS / "chat-hostile.png")
 
 
+def test_a_partial_answer_from_a_cluster_says_which_part_was_not_searched(page):
+    from playwright.sync_api import expect
+
+    def partial(route):  # the real answer, as a router whose shard-001 did not answer would send it
+        answer = route.fetch().json()
+        route.fulfill(json=dict(answer, partial=True, shards_missing=["shard-001"]))
+
+    page.route("**/api/ask", partial)
+    page.goto("/")
+    send(page, "What is hemifacial spasm?")
+    turn = page.locator("article.turn.bot").first
+    expect(turn.locator(".partial")).to_contain_text("Only part of the documents could be searched (shard-001")
+    expect(turn.locator("blockquote").first).to_be_visible()  # the quotes from the shards that answered
+    assert page.problems == []
+
+
 def test_the_chat_works_at_phone_width(page):
     from playwright.sync_api import expect
 

@@ -26,7 +26,7 @@ def made(monkeypatch) -> list[Settings]:
         settings_seen.append(settings)
         return make_service(settings.corpus_dir, settings.index_dir, model=settings.model)
 
-    monkeypatch.setattr(qa.cli, "QAService", factory)
+    monkeypatch.setattr(qa.cli, "service_for", factory)
     for name in ("QA_CORPUS_DIR", "QA_INDEX_DIR", "QA_MODEL", "QA_MODE"):
         monkeypatch.delenv(name, raising=False)
     return settings_seen
@@ -284,5 +284,5 @@ def test_defaults_are_corpus_and_index_in_the_working_folder(made, corpus_dir, t
     result = CliRunner().invoke(qa.cli.cli, ["build"])
     assert result.exit_code == 0, result.output
     assert made[-1].corpus_dir == Path("corpus") and made[-1].index_dir == Path("index")
-    answer = qa.cli.QAService(made[-1]).ask("Who invented the Fresnel lens?")
+    answer = qa.cli.service_for(made[-1]).ask("Who invented the Fresnel lens?")
     assert_citations_exact(answer, corpus_dir)

@@ -65,7 +65,7 @@ def test_an_exported_file_with_answers_filled_in_runs_through_qa_eval(app, clien
     path = tmp_path / "complaints.jsonl"
     path.write_text("".join(json.dumps(i) + "\n" for i in items))
     service = app.extensions["qa"]
-    monkeypatch.setattr(cli_module, "QAService", lambda settings: service)
+    monkeypatch.setattr(cli_module, "service_for", lambda settings: service)
     result = CliRunner().invoke(cli_module.cli, ["eval", "--json", str(path)])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
@@ -76,7 +76,7 @@ def test_qa_feedback_export_prints_the_same_lines(app, client, monkeypatch):
     give(client, answer_of(client), "helpful")
     give(client, answer_of(client))
     service = app.extensions["qa"]
-    monkeypatch.setattr(cli_module, "QAService", lambda settings: service)
+    monkeypatch.setattr(cli_module, "service_for", lambda settings: service)
     runner = CliRunner()
     result = runner.invoke(cli_module.cli, ["feedback", "export", "--verdict", "not-helpful"])
     assert result.exit_code == 0, result.output

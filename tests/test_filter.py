@@ -119,7 +119,7 @@ def test_the_api_takes_doc_ids_and_refuses_unknown_ones(client):
 
 
 def test_qa_ask_and_search_take_doc(router, monkeypatch):
-    monkeypatch.setattr(cli_module, "QAService", lambda settings: router)
+    monkeypatch.setattr(cli_module, "service_for", lambda settings: router)
     env = {"QA_CORPUS_DIR": str(router.settings.corpus_dir), "QA_INDEX_DIR": str(router.settings.index_dir)}
     runner = CliRunner()
     result = runner.invoke(cli_module.cli, ["search", "--json", "--doc", "notes.txt", "router"], env=env)

@@ -129,7 +129,7 @@ def test_only_indexed_documents_are_served(app, client, path):
 def fake_servers(monkeypatch):
     """Record how `qa serve` would start a server, and use the fake embedder for any build it does."""
     calls: dict[str, tuple] = {}
-    monkeypatch.setattr(qa_cli, "QAService", lambda settings: QAService(settings, HashEmbedder()))
+    monkeypatch.setattr(qa_cli, "service_for", lambda settings: QAService(settings, HashEmbedder()))
     monkeypatch.setattr(server, "run_development", lambda *args: calls.setdefault("development", args))
     monkeypatch.setattr(server, "run_gunicorn", lambda *args: calls.setdefault("gunicorn", args))
     monkeypatch.setattr(server, "build_in_child", lambda settings: calls.setdefault("build_in_child", (settings,)))

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from bench.common.data import REPO
+from bench.common.network import rerun_inside
 from bench.speed.corpus import write_corpus
 
 OUT = REPO / "bench" / "out" / "raybuild.json"
-INSIDE = "QA_BENCH_IN_OWN_NETWORK"
 
 
 def build_texts(articles: int) -> list[str]:
@@ -91,15 +91,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=3)
     args = parser.parse_args()
-    if os.environ.get(INSIDE) != "1":
-        from qa.testing import in_own_network
-
-        os.environ[INSIDE] = "1"
-        run = in_own_network([sys.executable, "-m", "bench.speed.raybuild", *sys.argv[1:]], timeout=3600)
-        sys.stderr.write(run.stderr[-3000:] if run.returncode else "")
-        print(run.stdout, end="")
-        return run.returncode
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    code = rerun_inside("bench.speed.raybuild")
+    if code is not None:
+        return code
     result = measure(args.articles)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2))

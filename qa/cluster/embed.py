@@ -1,4 +1,5 @@
-"""A build's embedding on a Ray cluster: actors that each hold the model encode the texts in chunks.
+"""A build's chunking and embedding on a Ray cluster: actors that each hold the model split documents into
+sentences and passages (with the splitter trained once, on the machine that builds) and encode the texts.
 
 The actors live as long as the embedder, so the model loads once per actor for a whole build, not once per
 batch of texts the build hands over; they are spread over the cluster's nodes, one CPU each.
@@ -8,24 +9,22 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from qa.cluster.join import join, ray_module
 from qa.errors import ClusterError, ModelError
 from qa.index.embedder import bundled_model_path, weights_fingerprint
 
 RETRIES = 3  # restarts of a lost actor, and retries of the chunk it held
 CHUNK = 256  # texts per task: large enough to keep an actor busy, small enough to spread a batch over many
+CHUNK_CHARS = 200_000  # characters of documents per chunking task
 
-
-def _ray():
-    try:
-        import ray
-    except ImportError as exc:
-        raise ModelError("--ray needs the Ray extra: pip install 'qa[ray]'") from exc
-    return ray
+if TYPE_CHECKING:
+    from qa.index.tables import DocTables
+    from qa.ingest.corpus import Document
 
 
 def model_dimension(path: str) -> int:
@@ -35,17 +34,6 @@ def model_dimension(path: str) -> int:
         if file.is_file():
             return int(json.loads(file.read_text())[key])
     raise ModelError(f"cannot tell the vector size of the model in {path}")
-
-
-def _reachable(address: str | None) -> None:
-    """Fail now, clearly, when a HOST:PORT answers nothing (ray.init would retry for minutes)."""
-    if not address or address == "auto" or ":" not in address:
-        return
-    host, _, port = address.rpartition(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=10).close()
-    except (OSError, ValueError) as exc:
-        raise ClusterError(f"cannot reach the Ray cluster at {address}: {exc}") from None
 
 
 class _Encoder:
@@ -58,33 +46,34 @@ class _Encoder:
 
         torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1"))))
         self.embedder = SentenceTransformerEmbedder(model_path)
-        self.node = _ray().get_runtime_context().get_node_id()
+        self.node = ray_module().get_runtime_context().get_node_id()
 
     def encode(self, texts: list[str]) -> tuple[np.ndarray, str]:
         """The texts' vectors, and which node made them."""
         return self.embedder.model.encode(texts, batch_size=64, normalize_embeddings=True), self.node
+
+    def chunk(self, docs: dict, params, max_chars: int, overlap: int) -> tuple[dict, str]:
+        """The documents' tables (qa.index.tables.chunk_documents), and which node made them."""
+        from qa.index.tables import chunk_documents
+
+        return chunk_documents(docs, params, max_chars, overlap), self.node
 
 
 class RayEmbedder:
     """An Embedder whose encode() runs on the actors of a Ray cluster (`address`: None starts a local one)."""
 
     def __init__(self, address: str | None = None, workers: int = 2, model_path: str | None = None) -> None:
-        _ray()  # a clear error now when the extra is missing
+        ray_module()  # a clear error now when the extra is missing
         path = model_path or bundled_model_path()
         self.path, self.name = str(path), Path(path).name if model_path else "all-MiniLM-L6-v2"
         self.fingerprint, self.dimension = weights_fingerprint(self.path), model_dimension(self.path)
         self.address, self.workers = address, workers
         self.actors: list = []  # started by the first encode: a build with nothing to embed never joins the cluster
-        self.nodes: set[str] = set()  # the nodes whose actors have encoded something
+        self.nodes: set[str] = set()  # the nodes whose actors have chunked or encoded something
+        self.chunked = 0  # documents chunked by the actors
 
     def _start(self) -> None:
-        ray = _ray()
-        _reachable(self.address)
-        try:
-            if not ray.is_initialized():
-                ray.init(address=self.address, log_to_driver=False, configure_logging=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise ClusterError(f"cannot join the Ray cluster at {self.address or 'RAY_ADDRESS'}: {exc}") from exc
+        ray = join(self.address)
         # An actor whose node dies is started again elsewhere and its chunk retried, so losing a node slows a
         # build down rather than failing it (while any node is left).
         options = {"num_cpus": 1, "scheduling_strategy": "SPREAD", "max_restarts": RETRIES, "max_task_retries": RETRIES}
@@ -95,7 +84,7 @@ class RayEmbedder:
         """Normalized embeddings, one row per text, in the order given."""
         from ray.util import ActorPool
 
-        ray = _ray()
+        ray = ray_module()
         if not self.actors:
             self._start()
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
@@ -113,9 +102,36 @@ class RayEmbedder:
             raise ClusterError(f"the Ray cluster failed while embedding ({type(exc).__name__}); build again") from exc
         return out
 
+    def chunk(self, fresh: dict[str, Document], params, max_chars: int, overlap: int) -> dict[str, DocTables]:
+        """A build's chunker (qa.index.build.Chunker): the documents split into sentences and passages by the
+        actors, in groups of about CHUNK_CHARS characters; `fresh` is emptied."""
+        from ray.util import ActorPool
+
+        if not fresh:
+            return {}
+        if not self.actors:
+            self._start()
+        groups, size = [{}], 0
+        for doc_id in sorted(fresh):
+            if size >= CHUNK_CHARS:
+                groups, size = [*groups, {}], 0
+            groups[-1][doc_id] = fresh.pop(doc_id)
+            size += len(groups[-1][doc_id].text)
+        pool = ActorPool(self.actors)
+        results = pool.map(lambda actor, docs: actor.chunk.remote(docs, params, max_chars, overlap), groups)
+        tables: dict[str, DocTables] = {}
+        try:
+            for chunked, node in results:
+                tables.update(chunked)
+                self.nodes.add(node)
+                self.chunked += len(chunked)
+        except ray_module().exceptions.RayError as exc:
+            raise ClusterError(f"the Ray cluster failed while chunking ({type(exc).__name__}); build again") from exc
+        return tables
+
     def close(self) -> None:
         """Stop the actors."""
-        ray = _ray()
+        ray = ray_module()
         for actor in self.actors:
             ray.kill(actor)
         self.actors = []

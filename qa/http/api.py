@@ -50,13 +50,17 @@ def live():
 def health():
     """Readiness: whether the index is loaded (503 until it is), and what it holds."""
     info = service().info()
-    return {
+    health = {
         "status": "ok",
         "documents": info["documents"],
         "passages": info["passages"],
         "model": info["model"],
         "index_version": info["index_version"],
     }
+    if "shards_unhealthy" in info:  # served from a Ray cluster: answers leave these shards out (partial)
+        unhealthy = info["shards_unhealthy"]
+        health.update(status="degraded" if unhealthy else "ok", shards=info["shards"], shards_unhealthy=unhealthy)
+    return health
 
 
 @bp.get("/documents/<path:doc_id>")

@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from qa.config import Settings
 from qa.errors import QAError, TooLarge
 from qa.http import api, docs, documents, feedback, jobs, limiting, observe, pages
-from qa.service import QAService
+from qa.service import QAService, service_for
 
 # The repository's web/ folder, shipped in the wheel as the package qa.web (pyproject.toml's package-dir).
 WEB_DIR = Path(str(files("qa.web")))
@@ -38,8 +38,8 @@ def create_app(config: dict | None = None) -> Flask:
     EXAMPLES, RATE_LIMIT, RATE_LIMIT_STORAGE, RATE_LIMIT_EXEMPT, TRUSTED_PROXIES, LOG_QUESTIONS), ENCODE_SLOTS
     and WARM_UP."""
     config = config or {}
-    qa_service = config.get("QA_SERVICE") or QAService(
-        config.get("QA_SETTINGS") or Settings.from_env(), encode_slots=config.get("ENCODE_SLOTS")
+    qa_service = config.get("QA_SERVICE") or service_for(
+        config.get("QA_SETTINGS") or Settings.from_env(), config.get("ENCODE_SLOTS")
     )
     settings = qa_service.settings
     app = Flask(__name__, template_folder=str(WEB_DIR / "templates"), static_folder=str(WEB_DIR / "static"))
@@ -120,8 +120,7 @@ def _security_headers(response):
 def _warm_up(qa_service: QAService) -> None:
     """Load the model and index now, so the first question is not the one that waits for them."""
     try:
-        qa_service.load()
-        qa_service.embedder.encode(["warm up"])
+        qa_service.warm_up()
     except QAError as exc:
         # The server still starts: /api/health answers 503 until an index is there.
         log.warning("qa: %s", exc)

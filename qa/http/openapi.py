@@ -96,17 +96,23 @@ SCHEMAS = {
             "index_version": {"type": "string"},
             "confidence": {"type": "number"},
             "citations": {"type": "array", "items": _ref("Citation")},
-        }
+            "partial": {"const": True, "description": "Present when some shards of a cluster did not answer."},
+            "shards_missing": {"type": "array", "items": {"type": "string"}, "description": "Those shards."},
+        },
+        ["question", "search_query", "abstained", "answer", "index_version", "confidence", "citations"],
     ),
     "Live": _obj({"status": {"const": "alive"}}),
     "Health": _obj(
         {
-            "status": {"const": "ok"},
+            "status": {"enum": ["ok", "degraded"], "description": "degraded: some shards of a cluster do not answer."},
             "documents": {"type": "integer"},
             "passages": {"type": "integer"},
             "model": {"type": "string"},
             "index_version": {"type": "string"},
-        }
+            "shards": {"type": "integer", "description": "Served from a Ray cluster (qa serve --ray): its shards."},
+            "shards_unhealthy": {"type": "array", "items": {"type": "string"}, "description": "Those not answering."},
+        },
+        ["status", "documents", "passages", "model", "index_version"],
     ),
     "Document": _obj({"doc_id": {"type": "string"}, "title": {"type": "string"}, "text": {"type": "string"}}),
     "ReindexReport": _obj(

@@ -9,17 +9,19 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 from werkzeug.serving import is_running_from_reloader, run_simple
 
 from qa.config import Settings
-from qa.errors import QAError
+from qa.errors import IndexNotFound, QAError
 from qa.http.app import create_app
 from qa.http.metrics import MULTIPROC_ENV, enable_multiprocess, worker_exited
 from qa.http.observe import configure_logging
 from qa.http.threads import cores, encode_slots, limit_threads, worker_threads
+from qa.index.store import read_manifest
 from qa.service import QAService
 
 # Request threads per gunicorn worker: one encodes while others parse, answer or reindex.
@@ -102,6 +104,38 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None
         "child_exit": lambda _arbiter, worker: worker_exited(worker.pid),
     }
     _Gunicorn(settings, options).run()
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Where and how `qa serve --ray` deploys: the Ray cluster's address, replicas, Serve's HTTP port."""
+
+    address: str | None
+    replicas: int = 1
+    shard_replicas: int = 1
+    serve_port: int = 8000
+
+
+def serve(service: QAService, host: str, port: int, workers: int | None, dev: bool, cluster: Cluster | None) -> None:
+    """`qa serve`: build the index if there is none, then serve it (on a Ray cluster when `cluster` is given)."""
+    settings = service.settings
+    if not is_running_from_reloader() and not settings.router:  # a router reads the index itself
+        try:
+            read_manifest(settings.index_dir)  # the serving processes read the index; here only check it
+        except IndexNotFound:
+            # In a child: the model must not be loaded in the process gunicorn forks or the reloader watches from.
+            build_in_child(settings)
+    workers = workers or default_workers()
+    if dev:
+        run_development(service, host, port)
+    elif cluster:
+        from qa.cluster.serve import served
+
+        with served(settings, cluster.address, cluster.replicas, cluster.shard_replicas, cluster.serve_port) as front:
+            print(f"qa: answering through {front.router}", file=sys.stderr)
+            run_gunicorn(front, host, port, workers)
+    else:
+        run_gunicorn(settings, host, port, workers)
 
 
 def build_in_child(settings: Settings) -> None:

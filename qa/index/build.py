@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import time
@@ -14,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa import __version__
 from qa.config import Settings
 from qa.errors import CorpusError, QAError
 from qa.index.content import embedding_texts, lexical_text, titled_documents
@@ -26,10 +24,9 @@ from qa.index.format import (
     FORMAT_VERSION,
     PASSAGE_VECTORS,
     SENTENCE_VECTORS,
-    IndexedDocument,
     Manifest,
 )
-from qa.index.key import index_key, model_identity
+from qa.index.key import index_key, model_identity, package_versions
 from qa.index.store import (
     IndexData,
     IndexWriter,
@@ -40,14 +37,15 @@ from qa.index.store import (
     read_manifest,
     recover,
 )
-from qa.index.tables import DocTables, from_chunks, index_arrays, split_old
+from qa.index.tables import DocTables, chunk_documents, index_arrays, split_old
 from qa.index.vectors import VectorFiller
 from qa.ingest.corpus import Document, Problem, list_files, read_document, sha256_bytes
-from qa.text.passages import chunk_document
-from qa.text.sentences import SentenceSplitter, params_from_dict, params_to_dict, train_params
+from qa.text.sentences import params_from_dict, params_to_dict, train_params
 from qa.text.terms import terms
 
 Progress = Callable[[str, int, int], None]  # stage, done, total
+# fresh documents, the splitter's parameters, max_chars, overlap -> their tables (qa.index.tables.chunk_documents)
+Chunker = Callable[[dict[str, Document], "PunktParameters", int, int], dict[str, DocTables]]
 
 if TYPE_CHECKING:  # FAISS and NLTK are imported only when a build has work to do
     from nltk.tokenize.punkt import PunktParameters
@@ -89,9 +87,11 @@ def build_index(
     on_wait: Callable[[], None] | None = None,
     model: dict | None = None,
     on_progress: Progress | None = None,
+    chunker: Chunker | None = None,
 ) -> BuildReport:
     """Bring the index at settings.index_dir up to date with settings.corpus_dir; on_progress(stage, done, total)
-    hears "started" once the build lock is held, then "reading", "embedding" and "writing" as it goes."""
+    hears "started" once the build lock is held, then "reading", "embedding" and "writing" as it goes; chunker
+    splits the fresh documents (default: here, chunk_documents)."""
     started = time.monotonic()
     model = model or model_identity(settings)
     report = on_progress or _quiet
@@ -99,7 +99,7 @@ def build_index(
         report("started", 0, 0)
         # Listed under the lock: whoever changed the corpus before this build started is sure to be seen.
         files, problems = list_files(Path(settings.corpus_dir))
-        build = BuildStages(settings, model, BuildReport(problems=problems), report)
+        build = BuildStages(settings, model, BuildReport(problems=problems), report, chunker)
         recover(settings.index_dir)
         build.plan(rebuild)
         if not (build.reusable and build.nothing_changed(files)):
@@ -117,9 +117,17 @@ def _quiet(stage: str, done: int, total: int) -> None:
 class BuildStages:
     """One build's stages and what passes between them; each stage drops what the later ones do not need."""
 
-    def __init__(self, settings: Settings, model: dict, report: BuildReport, progress: Progress = _quiet) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        model: dict,
+        report: BuildReport,
+        progress: Progress = _quiet,
+        chunker: Chunker | None = None,
+    ) -> None:
         self.settings, self.model, self.key = settings, model, index_key(settings, model)
         self.on_progress = progress
+        self.chunker = chunker or chunk_documents  # a Ray cluster's chunks on its workers (qa.cluster.embed)
         self.report, self.problems = report, report.problems
         self.manifest: Manifest | None = None  # the current index's, when it has a readable one
         self.reusable = False  # whether the current index was built with this key, so its documents can stay
@@ -207,14 +215,8 @@ class BuildStages:
             self.params = params_from_dict(self.old.punkt)  # unchanged documents must split as before
         else:
             self.params = train_params(doc.text for doc in fresh.values())
-        splitter = SentenceSplitter(self.params)
         self.docs = {d: self.old_docs[d] for d in self.unchanged}
-        max_chars, overlap = self.settings.max_chars, self.settings.overlap
-        for doc_id in list(fresh):
-            doc = fresh.pop(doc_id)  # its blocks go once it is chunked; the record keeps its text
-            sentences, passages = chunk_document(doc, splitter, max_chars, overlap)
-            record = IndexedDocument(doc_id, doc.title, doc.format, doc.sha256, doc.text)
-            self.docs[doc_id] = from_chunks(record, sentences, passages)
+        self.docs.update(self.chunker(fresh, self.params, self.settings.max_chars, self.settings.overlap))
         if not self.docs:
             raise CorpusError(_empty_message(Path(self.settings.corpus_dir), self.problems))
 
@@ -381,17 +383,7 @@ def _assemble(
         chunking={"max_chars": key["max_chars"], "overlap": key["overlap"], "sentences": "nltk-punkt"},
         counts={"documents": len(docs), "passages": len(p_vectors), "sentences": len(s_vectors)},
         documents=doc_hashes,
-        versions=_versions(),
+        versions=package_versions(),
     )
     records = [d.record for d in docs]
     return IndexData(manifest, records, sections, arrays, p_vectors, s_vectors, punkt)
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"qa": __version__}
-    for dist in ("sentence-transformers", "faiss-cpu", "bm25s", "nltk", "numpy", "torch"):
-        with contextlib.suppress(PackageNotFoundError):
-            out[dist] = version(dist)
-    return out

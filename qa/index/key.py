@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
 
+from qa import __version__
 from qa.config import Settings
+from qa.errors import IndexUnusable
 from qa.index.embedder import bundled_model_path, weights_fingerprint
+from qa.index.format import Manifest
+from qa.index.store import REBUILD_HINT
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the qa package, whose sources are fingerprinted
 # The code that decides what an index holds for a given corpus, settings and model: reading and extracting
@@ -70,3 +75,30 @@ def index_key(settings: Settings, model: dict, selector: str | None = None) -> d
 def key_difference(built: dict, current: dict) -> str:
     """The names of the key's fields that differ, for the message that asks for a rebuild."""
     return ", ".join(sorted(k for k in built.keys() | current.keys() if built.get(k) != current.get(k)))
+
+
+def check_built_with(manifest: Manifest, settings: Settings, model: dict) -> None:
+    """Refuse an index built with another model, other settings or other text processing than this qa's."""
+    built_with = manifest.model
+    if built_with["fingerprint"] != model["fingerprint"]:
+        raise IndexUnusable(
+            f"the index was built with model {built_with['name']} ({built_with['fingerprint']}) but "
+            f"the configured model is {model['name']}; {REBUILD_HINT}"
+        )
+    key = index_key(settings, model)
+    if manifest.settings != key:
+        raise IndexUnusable(
+            f"the index at {settings.index_dir} was built with other chunking settings or another "
+            f"version of qa's text processing ({key_difference(manifest.settings, key)}); {REBUILD_HINT}"
+        )
+
+
+def package_versions() -> dict[str, str]:
+    """The versions of qa and the libraries an index depends on (recorded in its manifest)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"qa": __version__}
+    for dist in ("sentence-transformers", "faiss-cpu", "bm25s", "nltk", "numpy", "torch"):
+        with contextlib.suppress(PackageNotFoundError):
+            out[dist] = version(dist)
+    return out

@@ -22,7 +22,16 @@ from pathlib import Path
 
 from qa.config import Settings
 from qa.errors import CorpusError
-from qa.index.build import BuildReport, BuildStages, Progress, bm25_builder, dense_index, fill_counts, old_manifest
+from qa.index.build import (
+    BuildReport,
+    BuildStages,
+    Chunker,
+    Progress,
+    bm25_builder,
+    dense_index,
+    fill_counts,
+    old_manifest,
+)
 from qa.index.content import titled_documents
 from qa.index.embedder import Embedder
 from qa.index.format import BM25_DIR, DENSE_FILE, MANIFEST, Manifest
@@ -51,9 +60,10 @@ def build_sharded(
     on_wait: Callable[[], None] | None = None,
     model: dict | None = None,
     on_progress: Progress | None = None,
+    chunker: Chunker | None = None,
 ) -> BuildReport:
     """Bring the sharded index at settings.index_dir up to date with the corpus, in `shards` shards;
-    on_progress as build_index's (each shard's stages in turn)."""
+    on_progress and chunker as build_index's (each shard's stages in turn)."""
     started = time.monotonic()
     model = model or model_identity(settings)
     root = Path(settings.index_dir)
@@ -71,7 +81,7 @@ def build_sharded(
         builds = {}
         for i in sorted(groups):
             shard_settings = replace(settings, index_dir=root / shard_name(i))
-            build = BuildStages(shard_settings, model, BuildReport(problems=[]), on_progress)
+            build = BuildStages(shard_settings, model, BuildReport(problems=[]), on_progress, chunker)
             build.plan(rebuild)
             builds[i] = build
         report = BuildReport(problems=problems)

@@ -308,6 +308,15 @@ def _load_vectors(path: Path, mmap: bool) -> np.ndarray:
     return np.load(path, mmap_mode="r").view(np.ndarray) if mmap else np.load(path)
 
 
+def manifest_stamp(index_dir: Path) -> tuple:
+    """Which manifest file is at index_dir now (inode, mtime, size; empty if none): a build swaps in a new one."""
+    try:
+        st = os.stat(Path(index_dir) / MANIFEST)
+    except OSError:
+        return ()
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 def read_index(index_dir: Path, mmap: bool = False, verified: bool = False) -> IndexData:
     """Load the index at index_dir, checking the manifest and the size and SHA-256 of every file.
 

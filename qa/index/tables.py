@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qa.index.format import IndexArrays, IndexedDocument
 from qa.index.store import IndexData
-from qa.text.passages import Passage, Sentence
+from qa.ingest.corpus import Document
+from qa.text.passages import Passage, Sentence, chunk_document
+from qa.text.sentences import SentenceSplitter
+
+if TYPE_CHECKING:
+    from nltk.tokenize.punkt import PunktParameters
 
 # Columns of DocTables.sentences and DocTables.passages.
 S_START, S_END, S_SECTION = 0, 1, 2
@@ -46,6 +52,21 @@ def from_chunks(record: IndexedDocument, sentences: Sequence[Sentence], passages
         np.array(s_rows, dtype=np.int64).reshape(-1, 3),
         np.array(p_rows, dtype=np.int64).reshape(-1, 5),
     )
+
+
+def chunk_documents(
+    fresh: dict[str, Document], params: PunktParameters, max_chars: int, overlap: int
+) -> dict[str, DocTables]:
+    """Each document split into sentences (with the splitter's params) and passages; fresh is emptied as it goes,
+    so a document's blocks go once it is chunked."""
+    splitter = SentenceSplitter(params)
+    tables = {}
+    for doc_id in list(fresh):
+        doc = fresh.pop(doc_id)
+        sentences, passages = chunk_document(doc, splitter, max_chars, overlap)
+        record = IndexedDocument(doc_id, doc.title, doc.format, doc.sha256, doc.text)
+        tables[doc_id] = from_chunks(record, sentences, passages)
+    return tables
 
 
 def split_old(old: IndexData) -> dict[str, DocTables]:

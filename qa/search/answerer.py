@@ -49,10 +49,22 @@ class Answer:
     index_version: str
     confidence: float = 0.0
     citations: list[Citation] = field(default_factory=list)
+    shards_missing: list[str] = field(default_factory=list)  # shards of a served cluster that did not answer
 
     def to_dict(self) -> dict:
-        """The stable JSON form shared by the CLI and the API."""
-        return asdict(self)
+        """The stable JSON form shared by the CLI and the API; "partial" and "shards_missing" only when some
+        shards of a cluster did not answer (the quotes then come from the others)."""
+        out = asdict(self)
+        missing = out.pop("shards_missing")
+        if missing:
+            out.update(partial=True, shards_missing=missing)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Answer:
+        """The answer to_dict gave (an answer that came over the network)."""
+        fields = {k: v for k, v in data.items() if k not in ("citations", "partial")}
+        return cls(**fields, citations=[Citation(**c) for c in data.get("citations", [])])
 
 
 @dataclass

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Set
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from qa.errors import IndexUnusable
+from qa.errors import ClusterError, IndexUnusable
 from qa.index.dense import DenseIndex
 from qa.index.format import BM25_DIR, DENSE_FILE, IndexedDocument
 from qa.index.lexical import BM25Index
 from qa.index.shards import shard_folders
 from qa.index.store import REBUILD_HINT, IndexData, read_index
 from qa.search.params import DEFAULT_RETRIEVAL, RetrievalParams
-from qa.search.shards import Candidates, ShardedBM25, ShardSearcher, merge
+from qa.search.shards import Candidates, Shard, ShardedBM25, ShardSearcher, ShardUnavailable, merge
 from qa.text.terms import terms
 
 # Sentence term sets kept in memory; cleared when full so a huge corpus cannot grow the cache unbounded.
@@ -42,7 +42,7 @@ class Retriever:
         dense: DenseIndex | None,
         bm25: BM25Index | ShardedBM25,
         params: RetrievalParams = DEFAULT_RETRIEVAL,
-        shards: list[tuple[int, int, ShardSearcher]] | None = None,
+        shards: list[tuple[int, int, Shard]] | None = None,
     ) -> None:
         self.data = data
         self.params = params
@@ -53,9 +53,16 @@ class Retriever:
         self._terms: dict[int, frozenset[str]] = {}
 
     @classmethod
-    def open(cls, index_dir: Path, params: RetrievalParams = DEFAULT_RETRIEVAL, mmap: bool = True) -> Retriever:
+    def open(
+        cls,
+        index_dir: Path,
+        params: RetrievalParams = DEFAULT_RETRIEVAL,
+        mmap: bool = True,
+        remote: Callable[[Path], Shard] | None = None,
+    ) -> Retriever:
         """Load the index at index_dir with its FAISS and BM25 parts, memory-mapped unless mmap is False; a
-        sharded index's shards are searched together as one index."""
+        sharded index's shards are searched together as one index. `remote(folder)` gives each shard's searcher
+        when the shards are served elsewhere (qa.cluster.serve): then no FAISS index is read here."""
         data = read_index(index_dir, mmap=mmap)
         folders = shard_folders(index_dir, data.manifest) if data.manifest.shards else [Path(index_dir)]
         current = folders[0] / DENSE_FILE
@@ -63,21 +70,25 @@ class Retriever:
             dense, bm25 = [], []
             for folder in folders:
                 current = folder / DENSE_FILE
-                dense.append(DenseIndex.load(current, mmap=mmap))
+                dense.append(None if remote else DenseIndex.load(current, mmap=mmap))
                 current = folder / BM25_DIR
-                bm25.append(BM25Index.load(current, mmap=mmap))
+                bm25.append(BM25Index.load(current, mmap=mmap))  # its vocabulary and idf correct query terms
         except Exception as exc:  # FAISS raises RuntimeError, bm25s several kinds
             raise IndexUnusable(f"index file {current} cannot be read ({exc}); {REBUILD_HINT}") from exc
-        sizes = [d.ntotal for d in dense]
-        if sizes != [b.num_docs for b in bm25] or sum(sizes) != len(data.passage_vectors):
+        sizes = [b.num_docs for b in bm25]
+        counts_differ = not remote and sizes != [d.ntotal for d in dense]
+        if counts_differ or sum(sizes) != len(data.passage_vectors):
             raise IndexUnusable(f"index at {index_dir} is inconsistent (passage counts); {REBUILD_HINT}")
-        if not data.manifest.shards:
+        if not data.manifest.shards and not remote:
             return cls(data, dense[0], bm25[0], params)
         starts = np.cumsum([0, *sizes]).tolist()
-        vectors = data.passage_vectors.parts
-        searchers = [ShardSearcher(d, b, v) for d, b, v in zip(dense, bm25, vectors, strict=True)]
+        if remote:
+            searchers = [remote(folder) for folder in folders]
+        else:
+            vectors = data.passage_vectors.parts
+            searchers = [ShardSearcher(d, b, v) for d, b, v in zip(dense, bm25, vectors, strict=True)]
         shards = [(starts[i], sizes[i], searcher) for i, searcher in enumerate(searchers)]
-        return cls(data, None, ShardedBM25(bm25), params, shards)
+        return cls(data, None, ShardedBM25(bm25) if len(bm25) > 1 else bm25[0], params, shards)
 
     def __len__(self) -> int:
         return len(self.data.passage_vectors)
@@ -90,12 +101,15 @@ class Retriever:
         mode: str = "hybrid",
         depth: int | None = None,
         allowed: np.ndarray | None = None,
+        missing: list[str] | None = None,
     ) -> list[Hit]:
         """The k best passages for a query, by `mode`: 'hybrid', 'dense' or 'bm25' (depth: params.depth);
-        only among the `allowed` passage ids (sorted) when given (qa.search.filter)."""
+        only among the `allowed` passage ids (sorted) when given (qa.search.filter). The names of shards that
+        did not answer are added to `missing`."""
         depth = max(self.params.depth if depth is None else depth, k)
         vector = query_vector if mode in ("dense", "hybrid") else None
-        found = self.candidates(vector, query_terms if mode in ("bm25", "hybrid") else None, depth, allowed)
+        query = query_terms if mode in ("bm25", "hybrid") else None
+        found = self.candidates(vector, query, depth, allowed, missing)
         dense_scores, bm25_scores = found.dense, found.bm25
         if mode == "dense":
             hits = [Hit(i, s, dense=s) for i, s in dense_scores.items()]
@@ -140,21 +154,37 @@ class Retriever:
         return {t: w / total for t, w in weights.items()}
 
     def candidates(
-        self, query_vector: np.ndarray | None, terms: list[str] | None, depth: int, allowed: np.ndarray | None
+        self,
+        query_vector: np.ndarray | None,
+        terms: list[str] | None,
+        depth: int,
+        allowed: np.ndarray | None,
+        missing: list[str] | None = None,
     ) -> Candidates:
-        """The top passages by FAISS and by BM25 of the index, or of every shard merged (see ShardSearcher)."""
+        """The top passages by FAISS and by BM25 of the index, or of every shard merged (see ShardSearcher);
+        shards that do not answer are left out and named in `missing` (all of them: ClusterError)."""
         if not self.shards:
             return ShardSearcher(self.dense, self.bm25, self.data.passage_vectors).candidates(
                 query_vector, terms, depth, allowed
             )
-        parts = []
-        for first, size, shard in self.shards:
+        asked = []
+        for first, size, shard in self.shards:  # every shard is asked before any answer is awaited
             local = None
             if allowed is not None:
                 local = allowed[(allowed >= first) & (allowed < first + size)] - first
                 if not len(local):
                     continue
-            parts.append(shard.candidates(query_vector, terms, depth, local).shifted(first))
+            asked.append((first, shard.submit(query_vector, terms, depth, local)))
+        parts, why = [], ""
+        for first, answer in asked:
+            try:
+                parts.append(answer().shifted(first))
+            except ShardUnavailable as exc:
+                if missing is not None:
+                    missing.append(exc.shard)
+                why = str(exc)
+        if asked and not parts:
+            raise ClusterError(f"no shard of the index answered ({why})")
         return merge(parts, depth)
 
     def _fuse(self, dense: dict[int, float], bm25: dict[int, float], exact: dict[int, float] | None) -> list[Hit]:

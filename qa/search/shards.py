@@ -7,12 +7,26 @@ corpus's statistics (qa.index.lexical.CorpusStats), so their scores are one inde
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
+from qa.errors import IndexUnusable
 from qa.index.dense import DenseIndex
+from qa.index.format import BM25_DIR, DENSE_FILE, PASSAGE_VECTORS
 from qa.index.lexical import BM25Index
+from qa.index.store import REBUILD_HINT
+
+
+class ShardUnavailable(Exception):
+    """A shard did not answer (in time, or at all): the answer is then marked partial and names it."""
+
+    def __init__(self, shard: str, why: str) -> None:
+        super().__init__(f"shard {shard} did not answer: {why}")
+        self.shard = shard
 
 
 @dataclass
@@ -28,6 +42,14 @@ class Candidates:
         return Candidates(*({i + offset: v for i, v in d.items()} for d in (self.dense, self.bm25, self.exact)))
 
 
+class Shard(Protocol):
+    """What a retriever asks of a shard, in this process (ShardSearcher) or elsewhere (qa.cluster.serve)."""
+
+    def submit(
+        self, query_vector: np.ndarray | None, terms: list[str] | None, depth: int, allowed: np.ndarray | None
+    ) -> Callable[[], Candidates]: ...
+
+
 class ShardSearcher:
     """The one call a shard answers: `candidates(query_vector, terms, depth, allowed)`.
 
@@ -36,6 +58,27 @@ class ShardSearcher:
 
     def __init__(self, dense: DenseIndex, bm25: BM25Index, vectors: np.ndarray) -> None:
         self.dense, self.bm25, self.vectors = dense, bm25, vectors
+
+    @classmethod
+    def open(cls, folder: Path, mmap: bool = True) -> ShardSearcher:
+        """The searcher of one index folder (an ordinary index, or one shard of a sharded one)."""
+        current = folder / DENSE_FILE
+        try:
+            dense = DenseIndex.load(current, mmap=mmap)
+            current = folder / BM25_DIR
+            bm25 = BM25Index.load(current, mmap=mmap)
+            current = folder / PASSAGE_VECTORS
+            vectors = np.load(current, mmap_mode="r").view(np.ndarray) if mmap else np.load(current)
+        except Exception as exc:  # FAISS raises RuntimeError, bm25s and numpy several kinds
+            raise IndexUnusable(f"index file {current} cannot be read ({exc}); {REBUILD_HINT}") from exc
+        return cls(dense, bm25, vectors)
+
+    def submit(
+        self, query_vector: np.ndarray | None, terms: list[str] | None, depth: int, allowed: np.ndarray | None
+    ) -> Callable[[], Candidates]:
+        """candidates(), to be collected by calling what this returns (a remote shard answers meanwhile)."""
+        found = self.candidates(query_vector, terms, depth, allowed)
+        return lambda: found
 
     def candidates(
         self, query_vector: np.ndarray | None, terms: list[str] | None, depth: int, allowed: np.ndarray | None

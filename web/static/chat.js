@@ -96,6 +96,11 @@
     if (answer.search_query && answer.search_query !== answer.question) {
       turn.appendChild(el("p", "searched", `Searched for: ${answer.search_query}`));
     }
+    if (answer.partial) {
+      // Some shards of a cluster did not answer: what follows comes from the rest of the documents only.
+      const names = answer.shards_missing.join(", ");
+      turn.appendChild(el("p", "partial", `Only part of the documents could be searched (${names} did not answer in time). Ask again in a moment for a complete answer.`));
+    }
     if (answer.abstained) {
       const notice = el("div", "declined");
       notice.appendChild(el("p", "declined-title", "Not found in these documents"));
