@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
@@ -37,7 +37,8 @@ from qa.search.shards import Candidates, ShardSearcher, ShardUnavailable
 APP = "qa"  # the Serve application's name
 ROUTE = "/qa"  # its route on the Serve HTTP proxy
 ROUTER_CPUS = 1.0  # a router encodes questions: a core each
-SHARD_CPUS = 0.5  # a shard's FAISS and BM25 search takes milliseconds a question
+SHARD_CPUS = 0.25  # a shard's FAISS and BM25 search takes milliseconds a question
+DEPLOY_SECONDS = 600  # for every replica to start (the routers load the model)
 ASKS_AT_ONCE = 16  # questions a router replica takes at once (Serve's max_ongoing_requests); more wait in Serve
 OPERATIONS = ("ask", "search", "info", "document", "collection")
 
@@ -251,7 +252,12 @@ def served(settings: Settings, address: str, replicas: int, shard_replicas: int,
     A child process deploys it and another deletes it afterwards: this one stays out of the cluster, since
     gunicorn forks its workers from it (they only speak HTTP to the router).
     """
-    _in_child("deploy", settings, address, replicas, shard_replicas, port)
+    try:
+        _in_child("deploy", settings, address, replicas, shard_replicas, port)
+    except ClusterError:
+        with suppress(ClusterError):  # what did start goes too
+            _in_child("delete", settings, address)
+        raise
     try:
         yield settings.updated(router=f"http://127.0.0.1:{port}{ROUTE}")
     finally:
@@ -259,7 +265,14 @@ def served(settings: Settings, address: str, replicas: int, shard_replicas: int,
 
 
 def _in_child(*job: object) -> None:
-    run = subprocess.run([sys.executable, "-m", "qa.cluster.serve"], input=pickle.dumps(job), capture_output=True)
+    command = [sys.executable, "-m", "qa.cluster.serve"]
+    try:
+        run = subprocess.run(command, input=pickle.dumps(job), capture_output=True, timeout=DEPLOY_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise ClusterError(
+            f"the application did not start within {DEPLOY_SECONDS} s: the cluster may lack the CPUs it asks for "
+            f"({ROUTER_CPUS:g} a router replica, {SHARD_CPUS:g} a shard replica; `ray status` shows what is free)"
+        ) from None
     if run.returncode != 0:
         lines = run.stderr.decode(errors="replace").strip().splitlines() or ["(no message)"]
         raise ClusterError(f"cannot {job[0]} the application on the Ray cluster: {lines[-1]}")
