@@ -6,7 +6,6 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
 from dataclasses import asdict
 
 import click
@@ -15,6 +14,7 @@ from qa.config import MODES, Settings
 from qa.errors import QAError
 from qa.search.params import MAX_PASSAGES, MAX_QUOTES
 from qa.service import QAService, service_for
+from qa.stdin import each_request, note
 
 DOC_HELP = "Only this document, or the documents in this folder (a doc_id prefix such as guides/); repeatable."
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -65,60 +65,17 @@ def _check_selector(setting: str) -> None:
         read_manifest(selector_path(setting))
 
 
-def _note(message: str) -> None:
-    click.echo(message, err=True)
-
-
 def _ready(service: QAService) -> None:
     """Build the index first if there is none."""
     report = service.ensure_index(progress=sys.stderr.isatty())
     if report is not None:
-        _note(f"Built the index: {report.documents} documents, {report.passages} passages.")
+        note(f"Built the index: {report.documents} documents, {report.passages} passages.")
         _problems(report.problems)
 
 
 def _problems(problems) -> None:
     for p in problems:
-        _note(f"skipped {p.path}: {p.message}")
-
-
-def _requests(argument: str | None, key: str) -> Iterator[tuple[str, list[str] | None, str | None]]:
-    """(text, history, error) from the argument, or one per stdin line (plain text or a JSON object)."""
-    if argument is not None:
-        yield argument, None, None
-        return
-    if sys.stdin.isatty():
-        _note("Reading questions from standard input, one per line (Ctrl-D to end).")
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith("{"):
-            try:
-                obj = json.loads(line)
-                yield obj.get(key, obj.get("question")), obj.get("history"), None
-            except (ValueError, AttributeError) as exc:
-                yield line, None, f"not a JSON object: {exc}"
-        else:
-            yield line, None, None
-
-
-def _each(argument: str | None, key: str, as_json: bool, run: Callable[[str, list[str] | None], None]) -> None:
-    """Run each request; a failed one is reported (as JSON with --json) and the others go on; exit 1 if any failed."""
-    failed = 0
-    for text, history, error in _requests(argument, key):
-        try:
-            if error:
-                raise QAError(error)
-            run(text, history)
-        except QAError as exc:
-            failed += 1
-            if as_json:
-                click.echo(json.dumps({key: text, "error": {"code": exc.code, "message": str(exc)}}))
-            else:
-                _note(f"Error: {exc}")
-    if failed:
-        sys.exit(1)
+        note(f"skipped {p.path}: {p.message}")
 
 
 @click.group(context_settings=CONTEXT)
@@ -172,7 +129,7 @@ def build(
         chunker=ray.chunk if use_ray else None,
         rebuild=rebuild,
         progress=sys.stderr.isatty() and not as_json,
-        on_wait=lambda: _note("Waiting for another build to finish..."),
+        on_wait=lambda: note("Waiting for another build to finish..."),
     )
     cluster = {"ray_nodes": len(ray.nodes), "ray_chunked": ray.chunked} if use_ray else {}
     if use_ray:
@@ -185,7 +142,7 @@ def build(
         f"added {report.added}, changed {report.changed}, removed {report.removed}, unchanged {report.unchanged}"
     )
     if use_ray:
-        _note(f"chunked {ray.chunked} documents and embedded on {len(ray.nodes)} Ray node(s) by {workers} actor(s)")
+        note(f"chunked {ray.chunked} documents and embedded on {len(ray.nodes)} Ray node(s) by {workers} actor(s)")
     state = "written" if report.wrote_index else "already up to date"
     click.echo(
         f"index {state}: {report.documents} documents, {report.passages} passages, "
@@ -240,7 +197,7 @@ def ask(
         else:
             _print_answer(answer)
 
-    _each(question, "question", as_json, one)
+    each_request(question, "question", as_json, one)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -273,7 +230,7 @@ def search(
             click.echo(f"   {r.text}")
         click.echo()
 
-    _each(query, "query", as_json, one)
+    each_request(query, "query", as_json, one)
 
 
 @cli.command("eval", context_settings=CONTEXT)
