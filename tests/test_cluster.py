@@ -51,3 +51,8 @@ def test_serving_on_a_two_node_cluster_answers_marks_a_lost_shard_and_recovers(t
     rebuilt = result["after_rebuild"]
     assert rebuilt["index_version"] == result["rebuilt_version"] and "partial" not in rebuilt
     assert rebuilt["citations"][0]["doc_id"] == "sundials.txt"
+    # Rebuilt in 3 shards while 2 are deployed: the shard no deployment serves is named, never silently left out.
+    unserved = result["unserved"]
+    assert unserved, "the corpus should reach a third shard"
+    assert result["after_reshard"]["partial"] and result["after_reshard"]["shards_missing"] == unserved
+    assert result["health_after_reshard"]["shards_unhealthy"] == unserved

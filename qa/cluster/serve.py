@@ -167,7 +167,7 @@ class Router:
         return list(await asyncio.get_running_loop().run_in_executor(self.encoding, self.model.encode, texts))
 
     async def health(self) -> list[str]:
-        """The shards that do not answer a probe in time."""
+        """The shards that do not answer a probe in time, and those of the index that no deployment serves."""
 
         async def probe(handle) -> bool:
             try:
@@ -177,7 +177,9 @@ class Router:
                 return False
 
         answers = await asyncio.gather(*(probe(h) for h in self.shards.values()))
-        return [name for name, ok in zip(self.shards, answers, strict=True) if not ok]
+        down = [name for name, ok in zip(self.shards, answers, strict=True) if not ok]
+        loaded = (await self._run(self.service.load)).retriever.shards
+        return down + sorted(s.name for _, _, s in loaded if isinstance(s, Unserved))
 
     async def __call__(self, request: Request) -> JSONResponse:
         self.loop = asyncio.get_running_loop()
@@ -201,7 +203,8 @@ class Router:
             search_query, results = await self._run(service.search, **body)
             return {"search_query": search_query, "results": [asdict(r) for r in results]}
         if operation == "info":
-            return {**await self._run(service.info), "shards_unhealthy": await self.health()}
+            info = await self._run(service.info)
+            return {**info, "shards_unhealthy": await self.health()}
         if operation == "document":
             return {"document": await self._run(service.document, body["doc_id"])}
         return await self._run(service.collection)
