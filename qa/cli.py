@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 import click
 
+from qa.cluster.options import ServeOptions
 from qa.config import MODES, Settings
 from qa.errors import QAError
 from qa.search.params import MAX_PASSAGES, MAX_QUOTES
@@ -289,6 +290,7 @@ def info(service: QAService, as_json: bool) -> None:
 @click.option("--ray", "use_ray", is_flag=True, help="Answer on a Ray cluster: Serve deployments (needs qa[ray]).")
 @click.option("--address", help="The Ray cluster to join, HOST:PORT [env RAY_ADDRESS]")
 @click.option("--replicas", type=click.IntRange(1), default=1, show_default=True, help="Router replicas (--ray).")
+@click.option("--max-replicas", type=click.IntRange(1), help="Autoscale the routers up to this many (--ray).")
 @click.option("--shard-replicas", type=click.IntRange(1), default=1, show_default=True, help="Replicas per shard.")
 @click.option("--serve-port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Ray Serve's port.")
 @common
@@ -301,6 +303,7 @@ def serve(
     use_ray: bool,
     address: str | None,
     replicas: int,
+    max_replicas: int | None,
     shard_replicas: int,
     serve_port: int,
 ) -> None:
@@ -316,6 +319,7 @@ def serve(
       qa serve --dev                            # reloads when a source file changes
       QA_ADMIN_TOKEN=secret qa serve --host 0.0.0.0 --port 8000 --workers 2
       qa serve --ray --address 10.0.0.5:6379 --replicas 2   # questions answered on the cluster's nodes
+      qa serve --ray --address 10.0.0.5:6379 --replicas 1 --max-replicas 4   # routers autoscaled
     """
     from qa.http import server
 
@@ -323,7 +327,7 @@ def serve(
         raise click.UsageError("--dev runs one process: leave out --workers and --ray")
     if use_ray and not (address or os.environ.get("RAY_ADDRESS")):
         raise click.UsageError("--ray serves from a running cluster: start one (`ray start --head`), give --address")
-    cluster = server.Cluster(address, replicas, shard_replicas, serve_port) if use_ray else None
+    cluster = ServeOptions(address, replicas, max_replicas, shard_replicas, serve_port) if use_ray else None
     server.serve(service, host, port, workers, dev, cluster)
 
 

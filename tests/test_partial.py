@@ -197,3 +197,18 @@ def test_a_search_with_a_shard_missing_is_refused_not_silently_short(sharded):
     down = read_manifest(index).shards[0]
     with pytest.raises(ClusterError, match=f"shards {down} did not answer"):
         remote_service(sharded, {down}).search("green tea")
+
+
+def test_serve_options_give_the_router_a_fixed_count_or_an_autoscaling_range():
+    from qa.cluster.options import ServeOptions
+
+    fixed = ServeOptions("head:6379", replicas=2).router()
+    assert fixed["num_replicas"] == 2 and "autoscaling_config" not in fixed
+    scaled = ServeOptions("head:6379", replicas=1, max_replicas=4).router()
+    assert scaled["num_replicas"] == "auto"
+    assert {k: scaled["autoscaling_config"][k] for k in ("min_replicas", "max_replicas")} == {
+        "min_replicas": 1,
+        "max_replicas": 4,
+    }
+    assert ServeOptions(None, replicas=3, max_replicas=2).router()["num_replicas"] == 3  # a range below: fixed
+    assert ServeOptions(None, shard_replicas=2).shard()["num_replicas"] == 2

@@ -55,6 +55,7 @@ def measure(articles: int, count: int, clients: int) -> dict:
     import ray
     from ray import serve
 
+    from qa.cluster.options import ServeOptions
     from qa.cluster.serve import deploy, running_replicas
     from qa.config import Settings
     from qa.service import QAService
@@ -74,7 +75,7 @@ def measure(articles: int, count: int, clients: int) -> dict:
     try:
         ray.init(address=cluster.address, log_to_driver=False)
         for replicas in (1, 2):
-            url = deploy(settings, replicas=replicas)
+            url = deploy(settings, ServeOptions(cluster.address, replicas))
             result = rate(post(url), texts, clients)
             result["same_answers"] = result.pop("answers") == expected
             result["router_nodes"] = len({r["node_id"] for r in running_replicas()["router"]})

@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from qa.cluster.join import join
+from qa.cluster.options import ASKS_AT_ONCE, ROUTER_CPUS, SHARD_CPUS, ServeOptions
 from qa.config import Settings
 from qa.errors import ClusterError, QAError
 from qa.index.shards import shard_folders
@@ -36,10 +37,7 @@ from qa.search.shards import Candidates, ShardSearcher, ShardUnavailable
 
 APP = "qa"  # the Serve application's name
 ROUTE = "/qa"  # its route on the Serve HTTP proxy
-ROUTER_CPUS = 1.0  # a router encodes questions: a core each
-SHARD_CPUS = 0.25  # a shard's FAISS and BM25 search takes milliseconds a question
 DEPLOY_SECONDS = 600  # for every replica to start (the routers load the model)
-ASKS_AT_ONCE = 16  # questions a router replica takes at once (Serve's max_ongoing_requests); more wait in Serve
 OPERATIONS = ("ask", "search", "info", "document", "collection")
 
 log = logging.getLogger(__name__)
@@ -213,26 +211,19 @@ class Router:
         return await asyncio.get_running_loop().run_in_executor(self.asks, partial(call, *args, **kwargs))
 
 
-def deploy(settings: Settings, replicas: int = 1, shard_replicas: int = 1, port: int = 8000) -> str:
+def deploy(settings: Settings, options: ServeOptions) -> str:
     """Start (or update) the Serve application on the connected cluster; the router's URL."""
     # The replicas run in other processes, perhaps on other machines: the folders by their full paths.
     settings = replace(settings, corpus_dir=settings.corpus_dir.resolve(), index_dir=settings.index_dir.resolve())
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.start(http_options={"host": "127.0.0.1", "port": options.serve_port})
     shard_app = serve.deployment(ShardServer)
     shards = {
-        name: shard_app.options(
-            name=name, num_replicas=shard_replicas, ray_actor_options={"num_cpus": SHARD_CPUS}
-        ).bind(str(folder), settings.index_mmap)
+        name: shard_app.options(name=name, **options.shard()).bind(str(folder), settings.index_mmap)
         for name, folder in served_shards(settings.index_dir).items()
     }
-    router = serve.deployment(Router).options(
-        name="router",
-        num_replicas=replicas,
-        max_ongoing_requests=ASKS_AT_ONCE,
-        ray_actor_options={"num_cpus": ROUTER_CPUS},
-    )
+    router = serve.deployment(Router).options(name="router", **options.router())
     serve.run(router.bind(settings, shards, settings.shard_timeout), name=APP, route_prefix=ROUTE)
-    return f"http://127.0.0.1:{port}{ROUTE}"
+    return f"http://127.0.0.1:{options.serve_port}{ROUTE}"
 
 
 def running_replicas() -> dict[str, list[dict]]:
@@ -249,22 +240,22 @@ def running_replicas() -> dict[str, list[dict]]:
 
 
 @contextmanager
-def served(settings: Settings, address: str, replicas: int, shard_replicas: int, port: int):
+def served(settings: Settings, options: ServeOptions):
     """The application deployed on the cluster for as long as the block runs; settings naming its router.
 
     A child process deploys it and another deletes it afterwards: this one stays out of the cluster, since
     gunicorn forks its workers from it (they only speak HTTP to the router).
     """
     try:
-        _in_child("deploy", settings, address, replicas, shard_replicas, port)
+        _in_child("deploy", settings, options)
     except ClusterError:
         with suppress(ClusterError):  # what did start goes too
-            _in_child("delete", settings, address)
+            _in_child("delete", settings, options)
         raise
     try:
-        yield settings.updated(router=f"http://127.0.0.1:{port}{ROUTE}")
+        yield settings.updated(router=f"http://127.0.0.1:{options.serve_port}{ROUTE}")
     finally:
-        _in_child("delete", settings, address)
+        _in_child("delete", settings, options)
 
 
 def _in_child(*job: object) -> None:
@@ -281,11 +272,11 @@ def _in_child(*job: object) -> None:
         raise ClusterError(f"cannot {job[0]} the application on the Ray cluster: {lines[-1]}")
 
 
-def _child(action: str, settings: Settings, address: str, *options: int) -> None:
-    join(address)
+def _child(action: str, settings: Settings, options: ServeOptions) -> None:
+    join(options.address)
     try:
         if action == "deploy":
-            deploy(settings, *options)
+            deploy(settings, options)
         else:
             serve.delete(APP)
     finally:

@@ -9,12 +9,12 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 from werkzeug.serving import is_running_from_reloader, run_simple
 
+from qa.cluster.options import ServeOptions
 from qa.config import Settings
 from qa.errors import IndexNotFound, QAError
 from qa.http.app import create_app
@@ -106,17 +106,9 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None
     _Gunicorn(settings, options).run()
 
 
-@dataclass(frozen=True)
-class Cluster:
-    """Where and how `qa serve --ray` deploys: the Ray cluster's address, replicas, Serve's HTTP port."""
-
-    address: str | None
-    replicas: int = 1
-    shard_replicas: int = 1
-    serve_port: int = 8000
-
-
-def serve(service: QAService, host: str, port: int, workers: int | None, dev: bool, cluster: Cluster | None) -> None:
+def serve(
+    service: QAService, host: str, port: int, workers: int | None, dev: bool, cluster: ServeOptions | None
+) -> None:
     """`qa serve`: build the index if there is none, then serve it (on a Ray cluster when `cluster` is given)."""
     settings = service.settings
     if not is_running_from_reloader() and not settings.router:  # a router reads the index itself
@@ -131,7 +123,7 @@ def serve(service: QAService, host: str, port: int, workers: int | None, dev: bo
     elif cluster:
         from qa.cluster.serve import served
 
-        with served(settings, cluster.address, cluster.replicas, cluster.shard_replicas, cluster.serve_port) as front:
+        with served(settings, cluster) as front:
             print(f"qa: answering through {front.router}", file=sys.stderr)
             run_gunicorn(front, host, port, workers)
     else:
