@@ -120,3 +120,11 @@ def test_import_qa_is_quick_and_gives_the_python_api():
     code = "import sys, qa; print('torch' in sys.modules); from qa import Answer, QAService, Settings; print(QAService)"
     out = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True, text=True).stdout
     assert out.split("\n")[:2] == ["False", "<class 'qa.service.QAService'>"]
+
+
+def test_every_subpackage_of_qa_ships_in_the_wheel():
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "qa").rglob("__init__.py")}
+    assert found <= listed, f"add to pyproject.toml's packages: {sorted(found - listed)}"
