@@ -114,9 +114,10 @@ class RayEmbedder:
         groups, size = [{}], 0
         for doc_id in sorted(fresh):
             if size >= CHUNK_CHARS:
-                groups, size = [*groups, {}], 0
-            groups[-1][doc_id] = fresh.pop(doc_id)
-            size += len(groups[-1][doc_id].text)
+                groups.append({})
+                size = 0
+            doc = groups[-1][doc_id] = fresh.pop(doc_id)
+            size += len(doc.text)
         pool = ActorPool(self.actors)
         results = pool.map(lambda actor, docs: actor.chunk.remote(docs, params, max_chars, overlap), groups)
         tables: dict[str, DocTables] = {}

@@ -303,7 +303,7 @@ def check_files(index_dir: Path, manifest: Manifest, remembered: DigestCache | N
             raise IndexUnusable(f"index file {path} is damaged (its SHA-256 does not match); {REBUILD_HINT}")
 
 
-def _load_vectors(path: Path, mmap: bool) -> np.ndarray:
+def load_vectors(path: Path, mmap: bool) -> np.ndarray:
     """Vectors memory-mapped read-only (shared by every process that maps them), or read into memory."""
     return np.load(path, mmap_mode="r").view(np.ndarray) if mmap else np.load(path)
 
@@ -346,9 +346,9 @@ def read_index(index_dir: Path, mmap: bool = False, verified: bool = False) -> I
         current = index_dir / SECTIONS
         sections = json.loads(current.read_text(encoding="utf-8"))
         current = index_dir / PASSAGE_VECTORS
-        passage_vectors = _load_vectors(current, mmap)
+        passage_vectors = load_vectors(current, mmap)
         current = index_dir / SENTENCE_VECTORS
-        sentence_vectors = _load_vectors(current, mmap)
+        sentence_vectors = load_vectors(current, mmap)
         current = index_dir / PUNKT
         punkt = json.loads(current.read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:

@@ -11,12 +11,12 @@ import numpy as np
 
 from qa.errors import ClusterError, IndexUnusable
 from qa.index.dense import DenseIndex
-from qa.index.format import BM25_DIR, DENSE_FILE, IndexedDocument
+from qa.index.format import IndexedDocument
 from qa.index.lexical import BM25Index
 from qa.index.shards import shard_folders
 from qa.index.store import REBUILD_HINT, IndexData, read_index
 from qa.search.params import DEFAULT_RETRIEVAL, RetrievalParams
-from qa.search.shards import Candidates, Shard, ShardedBM25, ShardSearcher, ShardUnavailable, merge
+from qa.search.shards import Candidates, Shard, ShardedBM25, ShardSearcher, ShardUnavailable, merge, open_parts
 from qa.text.terms import terms
 
 # Sentence term sets kept in memory; cleared when full so a huge corpus cannot grow the cache unbounded.
@@ -65,16 +65,9 @@ class Retriever:
         when the shards are served elsewhere (qa.cluster.serve): then no FAISS index is read here."""
         data = read_index(index_dir, mmap=mmap)
         folders = shard_folders(index_dir, data.manifest) if data.manifest.shards else [Path(index_dir)]
-        current = folders[0] / DENSE_FILE
-        try:
-            dense, bm25 = [], []
-            for folder in folders:
-                current = folder / DENSE_FILE
-                dense.append(None if remote else DenseIndex.load(current, mmap=mmap))
-                current = folder / BM25_DIR
-                bm25.append(BM25Index.load(current, mmap=mmap))  # its vocabulary and idf correct query terms
-        except Exception as exc:  # FAISS raises RuntimeError, bm25s several kinds
-            raise IndexUnusable(f"index file {current} cannot be read ({exc}); {REBUILD_HINT}") from exc
+        # BM25 is read even when the shards are served elsewhere: its vocabulary and idf correct query terms.
+        parts = [open_parts(folder, mmap, dense=remote is None) for folder in folders]
+        dense, bm25 = [d for d, _ in parts], [b for _, b in parts]
         sizes = [b.num_docs for b in bm25]
         counts_differ = not remote and sizes != [d.ntotal for d in dense]
         if counts_differ or sum(sizes) != len(data.passage_vectors):

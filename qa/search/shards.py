@@ -18,7 +18,7 @@ from qa.errors import IndexUnusable
 from qa.index.dense import DenseIndex
 from qa.index.format import BM25_DIR, DENSE_FILE, PASSAGE_VECTORS
 from qa.index.lexical import BM25Index
-from qa.index.store import REBUILD_HINT
+from qa.index.store import REBUILD_HINT, load_vectors
 
 
 class ShardUnavailable(Exception):
@@ -62,14 +62,11 @@ class ShardSearcher:
     @classmethod
     def open(cls, folder: Path, mmap: bool = True) -> ShardSearcher:
         """The searcher of one index folder (an ordinary index, or one shard of a sharded one)."""
-        current = folder / DENSE_FILE
+        dense, bm25 = open_parts(folder, mmap)
+        current = folder / PASSAGE_VECTORS
         try:
-            dense = DenseIndex.load(current, mmap=mmap)
-            current = folder / BM25_DIR
-            bm25 = BM25Index.load(current, mmap=mmap)
-            current = folder / PASSAGE_VECTORS
-            vectors = np.load(current, mmap_mode="r").view(np.ndarray) if mmap else np.load(current)
-        except Exception as exc:  # FAISS raises RuntimeError, bm25s and numpy several kinds
+            vectors = load_vectors(current, mmap)
+        except Exception as exc:  # numpy raises several kinds for a damaged file
             raise IndexUnusable(f"index file {current} cannot be read ({exc}); {REBUILD_HINT}") from exc
         return cls(dense, bm25, vectors)
 
@@ -100,6 +97,17 @@ class ShardSearcher:
             exact = self.vectors[ids] @ query_vector.astype(np.float32) if ids else []
             found.exact = dict(zip(ids, np.asarray(exact).tolist(), strict=True))
         return found
+
+
+def open_parts(folder: Path, mmap: bool, dense: bool = True) -> tuple[DenseIndex | None, BM25Index]:
+    """A folder's FAISS index (None when not `dense`) and BM25 index, memory-mapped unless mmap is False."""
+    current = folder / DENSE_FILE
+    try:
+        faiss_index = DenseIndex.load(current, mmap=mmap) if dense else None
+        current = folder / BM25_DIR
+        return faiss_index, BM25Index.load(current, mmap=mmap)
+    except Exception as exc:  # FAISS raises RuntimeError, bm25s several kinds
+        raise IndexUnusable(f"index file {current} cannot be read ({exc}); {REBUILD_HINT}") from exc
 
 
 def merge(parts: list[Candidates], depth: int) -> Candidates:
