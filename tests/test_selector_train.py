@@ -168,3 +168,25 @@ def test_the_encoder_experiments_export_a_bi_encoder_as_a_sentence_transformers_
     assert manifest["kind"] == "bi-encoder" and "1_Pooling/config.json" in manifest["files"]
     vectors = SentenceTransformer(str(out), device="cpu").encode(["What is the capital of France?"])
     assert vectors.shape == (1, 384)
+
+
+def test_the_late_interaction_recipe_trains_and_reproduces(data, tmp_path):
+    shared, cache = str(data / "shared"), str(tmp_path / "dev.json")
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        _run("train.interaction", "--data", shared, "--groups", "40", "--epochs", "1", "--dim", "8",
+             "--out", str(out), "--dev-cache", cache)  # fmt: skip
+        runs.append(out)
+    manifest = json.loads((runs[0] / "manifest.json").read_text())
+    assert manifest["kind"] == "maxsim" and set(manifest["data"]) == {
+        "train/squad11_train/train.jsonl.gz",
+        "train/medquad_full/train.jsonl.gz",
+        "train/selqa/dev_test.jsonl",
+    }
+    assert 0.0 <= manifest["figures"]["squad_p1"] <= 1.0 and manifest["figures"]["squad_n"] == 6
+    import numpy as np
+
+    weights = np.load(runs[0] / "interaction.npz")
+    assert weights["proj.weight"].shape == (8, 384)
+    assert (runs[0] / "interaction.npz").read_bytes() == (runs[1] / "interaction.npz").read_bytes()
