@@ -190,3 +190,13 @@ def test_the_late_interaction_recipe_trains_and_reproduces(data, tmp_path):
     weights = np.load(runs[0] / "interaction.npz")
     assert weights["proj.weight"].shape == (8, 384)
     assert (runs[0] / "interaction.npz").read_bytes() == (runs[1] / "interaction.npz").read_bytes()
+
+
+def test_the_segment_cosine_cross_encoder_trains_saves_and_reports(data, tmp_path):
+    out = tmp_path / "cross"
+    _run("train.segment_cross", "--data", str(data / "shared"), "--steps", "2", "--sample", "0",
+         "--out", str(out), "--dev-cache", str(tmp_path / "dev.json"))  # fmt: skip
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "segment-cosine cross-encoder" and len(manifest["losses"]) == 1
+    assert manifest["figures"]["squad_n"] == 6 and 0.0 <= manifest["figures"]["covid_p1"] <= 1.0
+    assert (out / "config.json").is_file() and (out / "tokenizer.json").is_file()

@@ -21,7 +21,8 @@ import numpy as np
 
 from train.data import DataConfig, Group, input_hashes, load_groups
 from train.devsets import DevItem, load_dev
-from train.evaluate import DEFAULT_CACHE, Outcome, metrics
+from train.evaluate import DEFAULT_CACHE, metrics
+from train.evaluate import run as run_scorer
 
 QUESTION_TOKENS = 32  # a question's first tokens; longer questions are rare
 SENTENCE_TOKENS = 64  # a candidate's first tokens (the answer is rarely later than that)
@@ -157,14 +158,13 @@ def dev_metrics(model, feats, items: list[DevItem]) -> dict[str, float]:
     """P@1 and AUC on the DEV candidate lists (train/devsets.py), as train.evaluate reports them."""
     import torch
 
-    outcomes = []
+    class Scorer:
+        def score(self, question: str, candidates: list[str]) -> np.ndarray:
+            q = padded(feats, [question] * len(candidates), QUESTION_TOKENS)
+            return model(*q, *padded(feats, candidates, SENTENCE_TOKENS)).numpy()
+
     with torch.no_grad():
-        for d in items:
-            q = padded(feats, [d.question] * len(d.candidates), QUESTION_TOKENS)
-            scores = model(*q, *padded(feats, d.candidates, SENTENCE_TOKENS)).numpy()
-            best = int(scores.argmax())
-            outcomes.append(Outcome(d.split, d.answerable, bool(d.labels[best]), float(scores[best])))
-    return metrics(items, outcomes)
+        return metrics(items, run_scorer(Scorer(), items, progress=False))
 
 
 def run(config: InteractionConfig, out: Path, dev_cache: Path | None = DEFAULT_CACHE) -> dict:
@@ -186,11 +186,24 @@ def run(config: InteractionConfig, out: Path, dev_cache: Path | None = DEFAULT_C
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
     np.savez(out / "interaction.npz", **state)
+    return write_manifest(
+        out,
+        "maxsim",
+        config,
+        figures,
+        losses,
+        started,
+        question_tokens=QUESTION_TOKENS,
+        sentence_tokens=SENTENCE_TOKENS,
+    )
+
+
+def write_manifest(out: Path, kind: str, config, figures: dict, losses: list, started: float, **extra) -> dict:
+    """An experiment's manifest.json in out: what it is, its settings, data hashes, figures and losses."""
     manifest = {
-        "kind": "maxsim",
+        "kind": kind,
+        **extra,
         "config": asdict(config),
-        "question_tokens": QUESTION_TOKENS,
-        "sentence_tokens": SENTENCE_TOKENS,
         "data": input_hashes(DataConfig(root=config.data)),
         "figures": figures,
         "losses": losses,
@@ -200,16 +213,21 @@ def run(config: InteractionConfig, out: Path, dev_cache: Path | None = DEFAULT_C
     return manifest
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def common_arguments(parser: argparse.ArgumentParser, out: str) -> None:
+    """The data root, output folder and DEV cache every experiment takes."""
     parser.add_argument("--data", default="../shared")
-    parser.add_argument("--groups", type=int, default=InteractionConfig.groups)
-    parser.add_argument("--epochs", type=int, default=InteractionConfig.epochs)
-    parser.add_argument("--dim", type=int, default=InteractionConfig.dim)
-    parser.add_argument("--out", type=Path, default=Path("build/interaction"))
+    parser.add_argument("--out", type=Path, default=Path(out))
     parser.add_argument(
         "--dev-cache", type=Path, default=DEFAULT_CACHE, help="the DEV candidate lists (made if absent)"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    common_arguments(parser, "build/interaction")
+    parser.add_argument("--groups", type=int, default=InteractionConfig.groups)
+    parser.add_argument("--epochs", type=int, default=InteractionConfig.epochs)
+    parser.add_argument("--dim", type=int, default=InteractionConfig.dim)
     args = parser.parse_args()
     config = InteractionConfig(data=args.data, groups=args.groups, epochs=args.epochs, dim=args.dim)
     manifest = run(config, args.out, args.dev_cache)
