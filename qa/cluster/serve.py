@@ -229,10 +229,13 @@ def deploy(settings: Settings, options: ServeOptions) -> str:
 def running_replicas() -> dict[str, list[dict]]:
     """Each deployment of the application and its live replicas (node_id, actor_name, namespace), from Ray's
     state API (the cluster's dashboard must run; `ray start --head` starts it): where replicas run."""
+    import ray
     from ray.util.state import list_actors
 
     prefix, found = f"ServeReplica:{APP}:", {}
-    for actor in list_actors(filters=[("state", "=", "ALIVE")], limit=10_000):
+    # The connected cluster's own address: left to find one, Ray picks the newest cluster on the machine.
+    address = ray.get_runtime_context().gcs_address
+    for actor in list_actors(address=address, filters=[("state", "=", "ALIVE")], limit=10_000):
         if actor.class_name.startswith(prefix):
             replica = {"node_id": actor.node_id, "actor_name": actor.name, "namespace": actor.ray_namespace}
             found.setdefault(actor.class_name[len(prefix) :], []).append(replica)
