@@ -23,6 +23,7 @@ from train.data import DataConfig, Group, input_hashes, load_groups
 from train.devsets import DevItem, load_dev
 from train.evaluate import DEFAULT_CACHE, metrics
 from train.evaluate import run as run_scorer
+from train.export import write_manifest
 
 QUESTION_TOKENS = 32  # a question's first tokens; longer questions are rare
 SENTENCE_TOKENS = 64  # a candidate's first tokens (the answer is rarely later than that)
@@ -73,8 +74,7 @@ def build_model(dim: int):
     import torch.nn.functional as F
     from torch import nn
 
-    def pooled(x, mask):
-        return F.normalize((x * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1), dim=-1)
+    from train.models import mean_pool
 
     class MaxSim(nn.Module):
         def __init__(self) -> None:
@@ -88,7 +88,7 @@ def build_model(dim: int):
             sn = F.normalize(self.proj(s), dim=-1)
             sim = torch.einsum("bid,bjd->bij", qn, sn).masked_fill(~s_mask[:, None, :], -1e4)
             maxsim = (sim.max(-1).values * q_mask).sum(1) / q_mask.sum(1)
-            cos = (pooled(q, q_mask) * pooled(s, s_mask)).sum(-1)
+            cos = (mean_pool(q, q_mask) * mean_pool(s, s_mask)).sum(-1)
             return self.scale * maxsim + self.w_cos * cos
 
     return MaxSim()
@@ -186,7 +186,7 @@ def run(config: InteractionConfig, out: Path, dev_cache: Path | None = DEFAULT_C
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
     np.savez(out / "interaction.npz", **state)
-    return write_manifest(
+    return write_experiment(
         out,
         "maxsim",
         config,
@@ -198,8 +198,9 @@ def run(config: InteractionConfig, out: Path, dev_cache: Path | None = DEFAULT_C
     )
 
 
-def write_manifest(out: Path, kind: str, config, figures: dict, losses: list, started: float, **extra) -> dict:
-    """An experiment's manifest.json in out: what it is, its settings, data hashes, figures and losses."""
+def write_experiment(out: Path, kind: str, config, figures: dict, losses: list, started: float, **extra) -> dict:
+    """An experiment's manifest.json in out (train.export's, with every file's SHA-256): what it is, its
+    settings, data hashes, figures and losses."""
     manifest = {
         "kind": kind,
         **extra,
@@ -209,7 +210,7 @@ def write_manifest(out: Path, kind: str, config, figures: dict, losses: list, st
         "losses": losses,
         "seconds": round(time.time() - started),
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    write_manifest(out, manifest)
     return manifest
 
 

@@ -21,7 +21,8 @@ import numpy as np
 from train.data import DataConfig, load_groups
 from train.evaluate import DEFAULT_CACHE, metrics
 from train.evaluate import run as run_scorer
-from train.interaction import common_arguments, write_manifest
+from train.interaction import common_arguments, write_experiment
+from train.models import mean_pool
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,7 @@ class SegmentCosine:
         enc["token_type_ids"] = torch.zeros_like(segment)  # MiniLM never saw type 1
         hidden = self.model(**enc).last_hidden_state
         mask = enc["attention_mask"].bool()
-
-        def mean(part):
-            return torch.nn.functional.normalize((hidden * part[..., None]).sum(1) / part.sum(1, keepdim=True), dim=-1)
-
-        return (mean((segment == 0) & mask) * mean((segment == 1) & mask)).sum(-1)
+        return (mean_pool(hidden, (segment == 0) & mask) * mean_pool(hidden, (segment == 1) & mask)).sum(-1)
 
     def score(self, question: str, candidates: list[str]) -> np.ndarray:
         """One question's candidates scored (train.evaluate's Scorer)."""
@@ -141,7 +138,7 @@ def run(config: CrossConfig, out: Path, dev_cache: Path | None = DEFAULT_CACHE) 
     out.mkdir(parents=True, exist_ok=True)
     scorer.model.save_pretrained(out)
     scorer.tokenizer.save_pretrained(out)
-    return write_manifest(
+    return write_experiment(
         out, "segment-cosine cross-encoder", config, figures, losses, started, scale=float(scorer.scale)
     )
 
