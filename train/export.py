@@ -88,10 +88,10 @@ def export_bi(trained: Path, out: Path) -> None:
     SentenceTransformer(str(trained), device="cpu").half().save(str(out))
 
 
-def write_manifest(out: Path, manifest: dict) -> int:
+def write_manifest(out: Path, manifest: dict, format: str = FORMAT) -> int:
     """Write manifest.json listing every file's SHA-256 ahead of `manifest`; returns the folder's bytes."""
     paths = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json")
     files = {str(p.relative_to(out)): file_sha256(p) for p in paths}
-    full = {"format": FORMAT, "files": files} | manifest
+    full = {"format": format, "files": files} | manifest
     (out / "manifest.json").write_text(json.dumps(full, indent=1) + "\n", encoding="utf-8")
     return sum(p.stat().st_size for p in out.rglob("*") if p.is_file())

@@ -5,7 +5,7 @@ The first round's cross-encoder put a fresh head on MiniLM and learned nothing i
 was trained, and the score is the cosine of the mean token vectors of the question's part and of the sentence's
 part: the bi-encoder's own head, so step 0 already ranks (SQuAD DEV P@1 0.496) and training improves on it.
 
-Usage: python -m train.segment_cross [--data ../shared] [--steps 150] [--sample 400] [--out DIR]
+Usage: python -m train.segment_cross [--data ../shared] [--steps 150] [--layers 6] [--sample 400] [--out DIR]
 """
 
 from __future__ import annotations
@@ -39,20 +39,23 @@ class CrossConfig:
     max_length: int = 128
     sample: int = 400  # seeded DEV questions evaluated (all of them: 0)
     seed: int = 0
+    layers: int = 6  # MiniLM's first layers kept (fewer: cheaper to run at question time)
 
 
 class SegmentCosine:
     """The bundled MiniLM over (question, sentence) pairs, scored by the cosine of the two segments' means."""
 
-    def __init__(self, max_length: int) -> None:
+    def __init__(self, max_length: int, layers: int = 6) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
+        from train.models import keep_layers
         from train.scorers import bundled_path
 
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(bundled_path())
         self.model = AutoModel.from_pretrained(bundled_path())
+        keep_layers(self.model, layers)
         self.scale = torch.nn.Parameter(torch.tensor(20.0))
         self.max_length = max_length
 
@@ -132,7 +135,7 @@ def run(config: CrossConfig, out: Path, dev_cache: Path | None = DEFAULT_CACHE) 
 
     torch.manual_seed(config.seed)
     started = time.time()
-    scorer = SegmentCosine(config.max_length)
+    scorer = SegmentCosine(config.max_length, config.layers)
     losses = fit(scorer, config)
     figures = evaluate(scorer, config, dev_cache)
     out.mkdir(parents=True, exist_ok=True)
@@ -148,8 +151,13 @@ def main() -> None:
     common_arguments(parser, "build/segment-cross")
     parser.add_argument("--steps", type=int, default=CrossConfig.steps)
     parser.add_argument("--sample", type=int, default=CrossConfig.sample, help="DEV questions evaluated; 0 = all")
+    parser.add_argument("--layers", type=int, default=CrossConfig.layers, help="MiniLM layers kept (1-6)")
+    parser.add_argument("--lr", type=float, default=CrossConfig.lr)
+    parser.add_argument("--warmup", type=int, default=CrossConfig.warmup)
     args = parser.parse_args()
-    config = CrossConfig(data=args.data, steps=args.steps, sample=args.sample)
+    config = CrossConfig(
+        data=args.data, steps=args.steps, sample=args.sample, layers=args.layers, lr=args.lr, warmup=args.warmup
+    )
     print(json.dumps(run(config, args.out, args.dev_cache)["figures"], indent=1))
 
 

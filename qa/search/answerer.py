@@ -11,6 +11,7 @@ from qa.search.answertype import expected_types, matches_type
 from qa.search.features import Neighbourhood, candidate_matrix, question_row
 from qa.search.mismatch import lacks_negation, lacks_number
 from qa.search.params import DEFAULT_ANSWER, AnswerParams
+from qa.search.rerank import CrossSelector
 from qa.search.retriever import Hit, Retriever, coverage
 from qa.search.selector import Selector, sigmoid
 from qa.text.terms import is_query_content, stem, terms, words
@@ -78,6 +79,7 @@ class Candidate:
     relevance: float  # its passage's retrieval score, relative to the best passage's
     typed: bool  # holds the kind of answer the question asks for ("how long": a duration)
     score: float = 0.0
+    cross: float | None = None  # the cross-encoder selector's cosine, for the candidates it re-scored
 
     def rescore(self, params: AnswerParams) -> float:
         """The sentence score from its features, under the params' w_* weights."""
@@ -94,7 +96,10 @@ class Answerer:
     """Picks and quotes sentences from retrieved passages, or declines."""
 
     def __init__(
-        self, retriever: Retriever, params: AnswerParams = DEFAULT_ANSWER, selector: Selector | None = None
+        self,
+        retriever: Retriever,
+        params: AnswerParams = DEFAULT_ANSWER,
+        selector: Selector | CrossSelector | None = None,
     ) -> None:
         self.r = retriever
         self.params = params
@@ -138,10 +143,23 @@ class Answerer:
         """The candidates re-scored by the learned selector (their logits), best first."""
         if self.selector is None or not cands:
             return cands
+        if self.selector.reranks:
+            return self.rerank(query, cands)
         logits = self.selector.score(self.features(query, query_vector, query_terms, cands, hits))
         for cand, logit in zip(cands, logits, strict=True):
             cand.score = float(logit)
         return sorted(cands, key=lambda c: (-c.score, c.sentence))
+
+    def rerank(self, query: str, cands: list[Candidate]) -> list[Candidate]:
+        """The top hand-scored candidates re-ordered by hand score + weight x the cross-encoder's cosine; the
+        rest keep their order behind them."""
+        settings = self.selector.settings
+        top = cands[: settings.top]
+        cosines = self.selector.cosines(query, [self.r.sentence_text(c.sentence) for c in top])
+        for cand, cosine in zip(top, cosines, strict=True):
+            cand.cross = float(cosine)
+            cand.score += settings.weight * cand.cross
+        return sorted(top, key=lambda c: (-c.score, c.sentence)) + cands[settings.top :]
 
     def features(
         self, query: str, query_vector: np.ndarray, query_terms: list[str], cands: list[Candidate], hits: list[Hit]
@@ -170,22 +188,30 @@ class Answerer:
                 total += max(0.0, self.params.common_zipf - zipf_frequency(w, "en"))
         return total
 
-    def answerability(self, query: str, cands: list[Candidate], quote: str) -> float:
-        """The uncalibrated answerability score of the candidates and the first quote (higher: more likely)."""
-        features = (
+    def answerability_features(self, query: str, cands: list[Candidate], quote: str) -> tuple[float, ...]:
+        """What the hand confidence reads: best cosine and coverage, missing specificity, negation or number the
+        first quote lacks."""
+        return (
             max(c.dense for c in cands),
             max(c.coverage for c in cands),
             self.missing_specificity(query),
             lacks_negation(query, quote),
             lacks_number(query, quote),
         )
+
+    def answerability(self, query: str, cands: list[Candidate], quote: str) -> float:
+        """The uncalibrated answerability score of the candidates and the first quote (higher: more likely)."""
         p = self.params
+        features = self.answerability_features(query, cands, quote)
         return p.conf_intercept + sum(w * x for w, x in zip(p.conf_weights, features, strict=True))
 
     def confidence(self, query: str, query_terms: list[str], cands: list[Candidate], quote: str) -> float:
         """Estimated probability that the first quote answers the question."""
         if not cands:
             return 0.0
+        if self.selector is not None and self.selector.reranks:
+            margin = cands[0].score - cands[1].score if len(cands) > 1 else 0.0
+            return self.selector.confidence((*self.answerability_features(query, cands, quote), cands[0].cross, margin))
         if self.selector is not None:
             return self.selector.confidence(self.question_features(query, query_terms, cands, quote))
         return calibrated(self.answerability(query, cands, quote), self.params)
@@ -262,7 +288,7 @@ class Answerer:
 
     def _far_weaker(self, cand: Candidate, best: Candidate) -> bool:
         """Under half the best one's score (for the selector: its probability of answering)."""
-        if self.selector is None:
+        if self.selector is None or self.selector.reranks:
             return cand.score < best.score * 0.5
         return self.selector.calibrated(cand.score) < 0.5 * self.selector.calibrated(best.score)
 

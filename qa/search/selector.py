@@ -18,6 +18,7 @@ import numpy as np
 from qa.errors import SelectorError
 from qa.index.store import file_sha256
 from qa.search.features import CANDIDATE_FEATURES, QUESTION_FEATURES
+from qa.search.rerank import CROSS_FORMAT, CrossSelector
 
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.json"
@@ -72,8 +73,10 @@ def read_manifest(folder: Path) -> dict:
         files = dict(manifest["files"])
     except (ValueError, KeyError, TypeError) as exc:
         raise SelectorError(f"{path} is damaged: {exc}") from exc
-    if manifest.get("format") != FORMAT:
-        raise SelectorError(f"{path} has format {manifest.get('format')!r}, this qa reads {FORMAT!r}")
+    if manifest.get("format") not in (FORMAT, CROSS_FORMAT):
+        raise SelectorError(
+            f"{path} has format {manifest.get('format')!r}, this qa reads {FORMAT!r} or {CROSS_FORMAT!r}"
+        )
     for name, digest in files.items():
         file = folder / name
         if not file.is_file():
@@ -95,9 +98,13 @@ def selector_path(setting: str) -> Path:
     return shipped_path() if setting.strip().lower() == SHIPPED else Path(setting)
 
 
-def open_selector(setting: str) -> Selector | None:
+def open_selector(setting: str) -> Selector | CrossSelector | None:
     """The selector a setting names: None for "none" (the hand-weighted score), else the folder's model."""
-    return None if uses_none(setting) else Selector.load(selector_path(setting))
+    if uses_none(setting):
+        return None
+    folder = selector_path(setting)
+    manifest = read_manifest(folder)
+    return CrossSelector(folder, manifest) if manifest["format"] == CROSS_FORMAT else Selector.load(folder)
 
 
 def uses_none(setting: str) -> bool:
@@ -107,6 +114,8 @@ def uses_none(setting: str) -> bool:
 
 class Selector:
     """Scores candidate sentences by their features, and the question's best one for the confidence."""
+
+    reranks = False  # scores every candidate from its features (CrossSelector re-reads the top ones' text)
 
     def __init__(self, folder: Path, manifest: dict, ranker: Net, confidence: Net, decline_below: float) -> None:
         self.folder = folder

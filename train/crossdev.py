@@ -1,0 +1,142 @@
+"""Calibrate the cross-encoder selector on the development splits, through the retrieval users run.
+
+The DEV questions (train/devcheck.py: SQuAD 2.0 half articles 1-4, COVID-QA odd ids, those off topic) are asked
+once with the selector at weight 0, which keeps the hand-weighted order and records each top candidate's cosine.
+For every top candidate, whether its quote (as `qa ask` would cut it) overlaps the gold answer, and what the
+confidence would read were it first, are recorded, so the weight, the confidence and the decline threshold are
+all chosen from that one pass.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from bench.common.data import Question
+from bench.common.harness import model_embedder, open_indexed
+from bench.common.metrics import overlaps
+from qa.search.mismatch import lacks_negation, lacks_number
+from train.devcheck import dev_sets
+from train.evaluate import roc_auc
+
+WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One DEV question's top candidates in hand-weighted order."""
+
+    split: str  # "squad", "covidqa" or "off-topic"
+    group: int  # SQuAD article or COVID-QA document id (cross-validation folds)
+    answerable: bool
+    base: tuple[float, float, float]  # best cosine, best coverage, missing specificity (order-free)
+    score: np.ndarray  # hand scores
+    cross: np.ndarray  # the cross-encoder's cosines
+    right: np.ndarray  # each one's quote overlaps a gold answer
+    mismatch: np.ndarray  # [n, 2]: the question's negation / number its quote lacks
+
+    def first(self, weight: float) -> int:
+        """Which candidate comes first when the cosine is added with `weight` (ties: the hand order)."""
+        return int(np.argmax(self.score + weight * self.cross))
+
+    def confidence_row(self, weight: float) -> np.ndarray:
+        """The CONFIDENCE_FEATURES of the first quote at `weight`."""
+        z = self.score + weight * self.cross
+        i = int(np.argmax(z))
+        margin = float(z[i] - np.max(np.delete(z, i))) if len(z) > 1 else 0.0
+        return np.array([*self.base, *self.mismatch[i], self.cross[i], margin], dtype=np.float64)
+
+
+def ask(selector: Path, bench_dir: Path, cache: Path, limit: int = 0) -> list[Asked]:
+    """Every DEV question through QAService's retrieval and the selector folder (its manifest's weight: 0)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    emb = model_embedder(cache)
+    out = []
+    for name, bench, questions in dev_sets(bench_dir, limit):
+        indexed = open_indexed(bench, emb, out_dir=cache, selector=str(selector))
+        indexed.prime([q.text for q in questions])
+        for q in tqdm(questions, desc=f"DEV {name}", unit="q"):
+            out.append(_asked(indexed.service, name, q))
+    emb.save()
+    return out
+
+
+def _asked(service, name: str, q: Question) -> Asked:
+    loaded = service.load()
+    r, answerer = loaded.retriever, loaded.answerer
+    query, vector, query_terms, hits = service.retrieve(q.text, k=10)
+    cands = answerer.select(query, vector, query_terms, answerer.candidates(query, vector, query_terms, hits), hits)
+    top = [c for c in cands if c.cross is not None]
+    right, mismatch = [], []
+    for c in top:
+        doc_i, start, end = answerer.quote_span(c.sentence, vector)
+        doc = r.document(doc_i)
+        right.append(doc.doc_id in q.gold and overlaps(start, end, q.gold[doc.doc_id]))
+        quote = doc.text[start:end]
+        mismatch.append((lacks_negation(query, quote), lacks_number(query, quote)))
+    base = answerer.answerability_features(query, cands, "")[:3]
+    return Asked(
+        name,
+        q.group,
+        bool(q.gold),
+        base,
+        np.array([c.score for c in top]),
+        np.array([c.cross for c in top]),
+        np.array(right, dtype=bool),
+        np.array(mismatch, dtype=np.float64).reshape(-1, 2),
+    )
+
+
+def quote_at_1(asked: list[Asked], weight: float, split: str) -> float:
+    """Share of the split's answerable questions whose first quote is right at `weight`."""
+    mine = [a for a in asked if a.split == split and a.answerable and len(a.score)]
+    return float(np.mean([a.right[a.first(weight)] for a in mine])) if mine else float("nan")
+
+
+def choose_weight(asked: list[Asked], weights: tuple[float, ...] = WEIGHTS) -> tuple[float, list[dict]]:
+    """The weight with the best mean quote@1 over SQuAD and COVID-QA DEV, and the table it was chosen from."""
+    table = [
+        {"weight": w, **{f"{s}_quote_at_1": quote_at_1(asked, w, s) for s in ("squad", "covidqa")}} for w in weights
+    ]
+    best = max(
+        table, key=lambda row: (np.nanmean([row["squad_quote_at_1"], row["covidqa_quote_at_1"]]), -row["weight"])
+    )
+    return best["weight"], [{k: round(v, 4) for k, v in row.items()} for row in table]
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> np.ndarray:
+    """Intercept and weights of an L2 logistic regression, on the raw features (standardized inside)."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = x.mean(0), x.std(0) + 1e-9
+    model = LogisticRegression(C=c, max_iter=1000).fit((x - mean) / scale, y)
+    w = model.coef_[0] / scale
+    return np.concatenate([[model.intercept_[0] - float(w @ mean)], w])
+
+
+def fit_confidence(asked: list[Asked], weight: float, folds: int = 4) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The confidence's weights (target: the first quote is right), its held-out probabilities by group fold,
+    and their AUCs."""
+    usable = [a for a in asked if len(a.score)]
+    x = np.stack([a.confidence_row(weight) for a in usable])
+    y = np.array([bool(a.right[a.first(weight)]) for a in usable])
+    # crc32, not hash(): Python salts string hashes per process, and the folds must be the same every run.
+    fold = np.array([zlib.crc32(f"{a.split}:{a.group}".encode()) % folds for a in usable])
+    held = np.zeros(len(usable))
+    for f in range(folds):
+        w = fit_logistic(x[fold != f], y[fold != f])
+        held[fold == f] = 1 / (1 + np.exp(-(w[0] + x[fold == f] @ w[1:])))
+    split = np.array([a.split for a in usable])
+    answerable = np.array([a.answerable for a in usable])
+    squad = split == "squad"
+    off = (split == "off-topic") | (squad & answerable)
+    figures = {
+        "cv_auc_squad_on_topic": roc_auc(held[squad & answerable], held[squad & ~answerable]),
+        "cv_auc_squad_off_topic": roc_auc(held[off & answerable], held[off & ~answerable]),
+        "cv_auc_right_first_quote": roc_auc(held[y], held[~y]),
+    }
+    return fit_logistic(x, y), held, {k: round(v, 4) for k, v in figures.items()}
