@@ -200,3 +200,31 @@ def test_the_segment_cosine_cross_encoder_trains_saves_and_reports(data, tmp_pat
     assert manifest["kind"] == "segment-cosine cross-encoder" and len(manifest["losses"]) == 1
     assert manifest["figures"]["squad_n"] == 6 and 0.0 <= manifest["figures"]["covid_p1"] <= 1.0
     assert (out / "config.json").is_file() and (out / "tokenizer.json").is_file()
+
+
+def test_the_cross_encoder_recipe_writes_a_folder_the_runtime_loads_and_reproduces(data, tmp_path):
+    from qa.search.rerank import CrossSelector
+    from qa.search.selector import open_selector
+
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        _run("train.cross_recipe", "--data", str(data / "shared"), "--out", str(out), "--layers", "1",
+             "--steps", "2", "--limit", "5", "--dev-cache", str(data / "dev-cache"))  # fmt: skip
+        runs.append(out)
+    manifest = json.loads((runs[0] / "manifest.json").read_text())
+    assert manifest["format"] == "qa-selector/cross-1" and {"model.safetensors", "tokenizer.json"} <= set(
+        manifest["files"]
+    )
+    assert set(manifest["data"]) == {
+        "train/squad11_train/train.jsonl.gz",
+        "train/medquad_full/train.jsonl.gz",
+        "train/selqa/dev_test.jsonl",
+    }
+    assert manifest["dev"]["chosen_weight"] in [row["weight"] for row in manifest["dev"]["weights"]]
+    assert 0.0 < manifest["decline_below"] < 1.0 and len(manifest["losses"]) == 1
+    assert not (tmp_path / "a.tmp").exists()
+    selector = open_selector(str(runs[0]))
+    assert isinstance(selector, CrossSelector) and selector.settings.top == 10
+    assert (runs[0] / "model.safetensors").read_bytes() == (runs[1] / "model.safetensors").read_bytes()
+    assert manifest["confidence"] == json.loads((runs[1] / "manifest.json").read_text())["confidence"]
