@@ -24,9 +24,9 @@ def _write(folder, top=3, weight=1.0, confidence=None, decline_below=0.1, quanti
     from train.cross_recipe import CrossRecipe, runtime_manifest
     from train.export import write_manifest
 
-    recipe = CrossRecipe(top=top, quantize=quantize)
+    recipe = CrossRecipe(quantize=quantize)
     weights = np.array(confidence if confidence is not None else [0.5, *range(len(CONFIDENCE_FEATURES))], float)
-    write_manifest(folder, runtime_manifest(recipe, weight, weights, decline_below), CROSS_FORMAT)
+    write_manifest(folder, runtime_manifest(recipe, top, weight, weights, decline_below), CROSS_FORMAT)
     return folder
 
 

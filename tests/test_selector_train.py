@@ -221,10 +221,18 @@ def test_the_cross_encoder_recipe_writes_a_folder_the_runtime_loads_and_reproduc
         "train/medquad_full/train.jsonl.gz",
         "train/selqa/dev_test.jsonl",
     }
-    assert manifest["dev"]["chosen_weight"] in [row["weight"] for row in manifest["dev"]["weights"]]
-    assert 0.0 < manifest["decline_below"] < 1.0 and len(manifest["losses"]) == 1
+    chosen = [(row["top"], row["weight"]) for row in manifest["dev"]["choices"]]
+    assert (manifest["rerank"]["top"], manifest["rerank"]["weight"]) in chosen and len(chosen) == 3 * 8
+    assert 0.0 < manifest["decline_below"] < 1.0 and len(manifest["training"]["losses"]) == 1
     assert not (tmp_path / "a.tmp").exists()
     selector = open_selector(str(runs[0]))
-    assert isinstance(selector, CrossSelector) and selector.settings.top == 10
+    assert isinstance(selector, CrossSelector) and selector.settings.top == manifest["rerank"]["top"]
     assert (runs[0] / "model.safetensors").read_bytes() == (runs[1] / "model.safetensors").read_bytes()
     assert manifest["confidence"] == json.loads((runs[1] / "manifest.json").read_text())["confidence"]
+    # Re-calibrating a trained folder (step 1 skipped) keeps its model and its training record.
+    again = tmp_path / "again"
+    _run("train.cross_recipe", "--data", str(data / "shared"), "--out", str(again), "--trained", str(runs[0]),
+         "--limit", "5", "--dev-cache", str(data / "dev-cache"))  # fmt: skip
+    recalibrated = json.loads((again / "manifest.json").read_text())
+    assert recalibrated["training"] == manifest["training"] and recalibrated["files"] == manifest["files"]
+    assert recalibrated["confidence"] == manifest["confidence"]

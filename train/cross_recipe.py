@@ -3,14 +3,15 @@
 1. Train the segment-cosine cross-encoder (train/segment_cross.py) on MiniLM's first layers: SQuAD 1.1 train,
    MedQuAD and SelQA questions, each with its answer sentence and hard negatives (train/data.py).
 2. Save it as float16 with its tokenizer, and ask every DEV question through QAService with it (train/crossdev.py).
-3. Choose, from that one pass, the weight of its cosine beside the hand score (best mean quote@1 of SQuAD and
-   COVID-QA DEV), fit the confidence (logistic regression, cross-validated by article) and pick the decline
-   threshold from the coverage table (train/devcheck.py's rule).
+3. Choose, from that one pass, how many candidates it re-scores and the weight of its cosine beside the hand
+   score (best mean quote@1 of SQuAD and COVID-QA DEV; the fewest candidates within 0.3 points of it), fit the
+   confidence (logistic regression, cross-validated by article) and pick the decline threshold from the coverage
+   table (train/devcheck.py's rule).
 4. Write manifest.json (every file's SHA-256, settings, data hashes, figures, versions); the folder replaces
    `out` whole.
 
 Usage: python -m train.cross_recipe [--data ../shared] [--out models/selector] [--layers 2] [--steps 1500]
-       [--limit N] [--dev-cache bench/out]
+       [--limit N] [--dev-cache bench/out] [--trained FOLDER (skip step 1: re-calibrate that folder's model)]
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from qa.search.rerank import CONFIDENCE_FEATURES, CROSS_FORMAT
-from train.crossdev import ask, choose_weight, fit_confidence
+from train.crossdev import TOPS, ask, choose, fit_confidence
 from train.data import DataConfig, input_hashes
 from train.devcheck import choose_threshold, coverage_table
 from train.export import write_manifest
@@ -42,7 +43,7 @@ class CrossRecipe:
     """What the recipe trains and how the selector is combined and calibrated."""
 
     train: CrossConfig = field(default_factory=lambda: TRAIN)
-    top: int = 10  # candidates re-ordered (the cost budget: docs/SELECTOR.md)
+    top: int = max(TOPS)  # candidates re-scored on DEV; the recipe ships the fewest that do as well
     quantize: bool = True
     dev_limit: int = 0  # DEV questions per set; 0 = all (small for tests)
     dev_cache: str = "bench/out"  # DEV indexes and vectors: the bench's own cache
@@ -57,11 +58,13 @@ def save_model(scorer: SegmentCosine, out: Path) -> None:
     scorer.tokenizer.save_pretrained(out)
 
 
-def runtime_manifest(recipe: CrossRecipe, weight: float, confidence: np.ndarray, decline_below: float) -> dict:
+def runtime_manifest(
+    recipe: CrossRecipe, top: int, weight: float, confidence: np.ndarray, decline_below: float
+) -> dict:
     """The parts of the manifest qa/search/rerank.py reads."""
     return {
         "rerank": {
-            "top": recipe.top,
+            "top": top,
             "weight": weight,
             "max_length": recipe.train.max_length,
             "quantize": recipe.quantize,
@@ -71,8 +74,8 @@ def runtime_manifest(recipe: CrossRecipe, weight: float, confidence: np.ndarray,
     }
 
 
-def run(recipe: CrossRecipe, data: str, out: Path) -> dict:
-    """Every step of the recipe; returns the manifest written."""
+def train_model(recipe: CrossRecipe, data: str, tmp: Path) -> dict:
+    """Step 1: train and save the model into tmp; returns the training record for the manifest."""
     import torch
 
     started = time.perf_counter()
@@ -80,26 +83,40 @@ def run(recipe: CrossRecipe, data: str, out: Path) -> dict:
     config = replace(recipe.train, data=data)
     scorer = SegmentCosine(config.max_length, config.layers)
     losses = fit(scorer, config)
-    trained = time.perf_counter()
-    tmp = out.with_name(out.name + ".tmp")
     save_model(scorer, tmp)
+    return {"train": asdict(config) | {"data": None}, "losses": losses, "seconds": round(time.perf_counter() - started)}
+
+
+def reuse_model(trained: Path, tmp: Path) -> dict:
+    """Step 1 skipped: the model of a folder this recipe wrote, copied into tmp, with its training record."""
+    record = json.loads((trained / "manifest.json").read_text(encoding="utf-8"))
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(trained, tmp, ignore=shutil.ignore_patterns("manifest.json"))
+    return record["training"]
+
+
+def run(recipe: CrossRecipe, data: str, out: Path, trained: Path | None = None) -> dict:
+    """Every step of the recipe (step 1 taken from `trained` when given); returns the manifest written."""
+    started = time.perf_counter()
+    tmp = out.with_name(out.name + ".tmp")
+    training = reuse_model(trained, tmp) if trained else train_model(recipe, data, tmp)
     # Weight 0 keeps the hand order while the cosines are recorded; the confidence is fitted below.
     zero = np.zeros(len(CONFIDENCE_FEATURES) + 1)
-    write_manifest(tmp, runtime_manifest(recipe, 0.0, zero, 0.0), CROSS_FORMAT)
+    write_manifest(tmp, runtime_manifest(recipe, recipe.top, 0.0, zero, 0.0), CROSS_FORMAT)
     asked = ask(tmp, Path(data) / "bench", Path(recipe.dev_cache), recipe.dev_limit)
-    weight, weights_table = choose_weight(asked)
-    confidence, held, cv = fit_confidence(asked, weight)
-    right = [SimpleNamespace(right=bool(a.right[a.first(weight)])) for a in asked if len(a.score)]
+    top, weight, choices = choose(asked)
+    confidence, held, cv = fit_confidence(asked, weight, top)
+    right = [SimpleNamespace(right=bool(a.right[a.first(weight, top)])) for a in asked if len(a.score)]
     table = coverage_table(right, held)
     threshold = choose_threshold(table)
-    manifest = runtime_manifest(recipe, weight, confidence, threshold) | {
+    manifest = runtime_manifest(recipe, top, weight, confidence, threshold) | {
         "kind": "segment-cosine cross-encoder re-ranking the top hand-scored candidates (train/cross_recipe.py)",
-        "settings": asdict(recipe) | {"train": asdict(config) | {"data": None}},
+        "training": training,
+        "settings": {k: v for k, v in asdict(recipe).items() if k != "train"},
         "data": input_hashes(DataConfig(root=data)),
-        "dev": {"weights": weights_table, "chosen_weight": weight, **cv, "coverage_table": table},
-        "losses": losses,
+        "dev": {"choices": choices, "top": top, "weight": weight, **cv, "coverage_table": table},
         "versions": versions(),
-        "seconds": {"train": round(trained - started), "total": round(time.perf_counter() - started)},
+        "seconds": {"calibrate": round(time.perf_counter() - started)},
     }
     size = write_manifest(tmp, manifest, CROSS_FORMAT)
     shutil.rmtree(out, ignore_errors=True)
@@ -131,10 +148,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=TRAIN.steps, help="training steps")
     parser.add_argument("--limit", type=int, default=0, help="DEV questions per set (tests)")
     parser.add_argument("--dev-cache", default="bench/out", help="where DEV indexes and vectors are kept")
+    parser.add_argument("--trained", type=Path, help="skip training: re-calibrate the model of a folder it wrote")
     args = parser.parse_args(argv)
     train = replace(TRAIN, layers=args.layers, steps=args.steps)
-    manifest = run(CrossRecipe(train, dev_limit=args.limit, dev_cache=args.dev_cache), args.data, args.out)
-    print(json.dumps({k: manifest[k] for k in ("dev", "decline_below", "seconds", "bytes")}, indent=1))
+    recipe = CrossRecipe(train, dev_limit=args.limit, dev_cache=args.dev_cache)
+    manifest = run(recipe, args.data, args.out, args.trained)
+    print(json.dumps({k: manifest[k] for k in ("rerank", "decline_below", "dev", "bytes")}, indent=1))
 
 
 if __name__ == "__main__":

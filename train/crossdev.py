@@ -24,6 +24,9 @@ from train.devcheck import dev_sets
 from train.evaluate import roc_auc
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+TOPS = (3, 5, 10)  # candidates re-scored: the cost grows with them (docs/SELECTOR.md)
+TOLERANCE = 0.003  # of mean quote@1 given up for fewer candidates
+SPLITS = ("squad", "covidqa")
 
 
 @dataclass(frozen=True)
@@ -39,13 +42,14 @@ class Asked:
     right: np.ndarray  # each one's quote overlaps a gold answer
     mismatch: np.ndarray  # [n, 2]: the question's negation / number its quote lacks
 
-    def first(self, weight: float) -> int:
-        """Which candidate comes first when the cosine is added with `weight` (ties: the hand order)."""
-        return int(np.argmax(self.score + weight * self.cross))
+    def first(self, weight: float, top: int) -> int:
+        """Which of the first `top` candidates comes first when the cosine is added with `weight` (ties: the hand
+        order)."""
+        return int(np.argmax(self.score[:top] + weight * self.cross[:top]))
 
-    def confidence_row(self, weight: float) -> np.ndarray:
-        """The CONFIDENCE_FEATURES of the first quote at `weight`."""
-        z = self.score + weight * self.cross
+    def confidence_row(self, weight: float, top: int) -> np.ndarray:
+        """The CONFIDENCE_FEATURES of the first quote at `weight` over the first `top` candidates."""
+        z = self.score[:top] + weight * self.cross[:top]
         i = int(np.argmax(z))
         margin = float(z[i] - np.max(np.delete(z, i))) if len(z) > 1 else 0.0
         return np.array([*self.base, *self.mismatch[i], self.cross[i], margin], dtype=np.float64)
@@ -91,21 +95,25 @@ def _asked(service, name: str, q: Question) -> Asked:
     )
 
 
-def quote_at_1(asked: list[Asked], weight: float, split: str) -> float:
-    """Share of the split's answerable questions whose first quote is right at `weight`."""
+def quote_at_1(asked: list[Asked], weight: float, top: int, split: str) -> float:
+    """Share of the split's answerable questions whose first quote is right at `weight` over `top` candidates."""
     mine = [a for a in asked if a.split == split and a.answerable and len(a.score)]
-    return float(np.mean([a.right[a.first(weight)] for a in mine])) if mine else float("nan")
+    return float(np.mean([a.right[a.first(weight, top)] for a in mine])) if mine else float("nan")
 
 
-def choose_weight(asked: list[Asked], weights: tuple[float, ...] = WEIGHTS) -> tuple[float, list[dict]]:
-    """The weight with the best mean quote@1 over SQuAD and COVID-QA DEV, and the table it was chosen from."""
+def choose(asked: list[Asked], tops: tuple[int, ...] = TOPS, weights: tuple[float, ...] = WEIGHTS):
+    """(top, weight, table): the best mean quote@1 over SQuAD and COVID-QA DEV, and the fewest candidates (the
+    cost) whose best comes within TOLERANCE of it."""
     table = [
-        {"weight": w, **{f"{s}_quote_at_1": quote_at_1(asked, w, s) for s in ("squad", "covidqa")}} for w in weights
+        {"top": n, "weight": w, **{f"{s}_quote_at_1": round(quote_at_1(asked, w, n, s), 4) for s in SPLITS}}
+        for n in tops
+        for w in weights
     ]
-    best = max(
-        table, key=lambda row: (np.nanmean([row["squad_quote_at_1"], row["covidqa_quote_at_1"]]), -row["weight"])
-    )
-    return best["weight"], [{k: round(v, 4) for k, v in row.items()} for row in table]
+    mean = {id(row): float(np.nanmean([row[f"{s}_quote_at_1"] for s in SPLITS])) for row in table}
+    best = max(mean.values())
+    fewest = min(n for n in tops if any(r["top"] == n and mean[id(r)] >= best - TOLERANCE for r in table))
+    row = max((r for r in table if r["top"] == fewest), key=lambda r: (mean[id(r)], -r["weight"]))
+    return fewest, row["weight"], table
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> np.ndarray:
@@ -118,12 +126,12 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> np.ndarray:
     return np.concatenate([[model.intercept_[0] - float(w @ mean)], w])
 
 
-def fit_confidence(asked: list[Asked], weight: float, folds: int = 4) -> tuple[np.ndarray, np.ndarray, dict]:
+def fit_confidence(asked: list[Asked], weight: float, top: int, folds: int = 4) -> tuple[np.ndarray, np.ndarray, dict]:
     """The confidence's weights (target: the first quote is right), its held-out probabilities by group fold,
     and their AUCs."""
     usable = [a for a in asked if len(a.score)]
-    x = np.stack([a.confidence_row(weight) for a in usable])
-    y = np.array([bool(a.right[a.first(weight)]) for a in usable])
+    x = np.stack([a.confidence_row(weight, top) for a in usable])
+    y = np.array([bool(a.right[a.first(weight, top)]) for a in usable])
     # crc32, not hash(): Python salts string hashes per process, and the folds must be the same every run.
     fold = np.array([zlib.crc32(f"{a.split}:{a.group}".encode()) % folds for a in usable])
     held = np.zeros(len(usable))

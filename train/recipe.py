@@ -1,4 +1,4 @@
-"""The recipe behind `make train`: the shipped answer selector, from ../shared to models/selector/.
+"""The feature selector (small networks over qa's own features; not shipped: docs/SELECTOR.md), from ../shared.
 
 1. Index SQuAD 1.1 train articles with qa's own build and list every question's candidates with their features
    (train/ranker_data.py), through the same retrieval and candidate code as `qa ask`.
@@ -9,7 +9,8 @@
    coverage table (train/devcheck.py).
 4. Write weights.json and manifest.json (files' SHA-256, features, data hashes, settings, figures, versions).
 
-Usage: python -m train.recipe [--data ../shared] [--out models/selector] [--articles 60] [--limit N] [--dev-cache DIR]
+Usage: python -m train.recipe [--data ../shared] [--out build/feature-selector] [--articles 60] [--limit N]
+       [--dev-cache DIR]
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class RecipeConfig:
     """Where to read and write, and the settings of each step."""
 
     data: str = "../shared"
-    out: str = "models/selector"
+    out: str = "build/feature-selector"
     work: str = "build/selector"  # the training corpus and its index (not shipped)
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     fit: FitConfig = field(default_factory=FitConfig)
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the recipe and print the figures it reached."""
     parser = argparse.ArgumentParser(prog="python -m train.recipe", description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared")
-    parser.add_argument("--out", default="models/selector")
+    parser.add_argument("--out", default="build/feature-selector")
     parser.add_argument("--work", default="build/selector")
     parser.add_argument("--articles", type=int, default=CorpusConfig.articles, help="SQuAD articles indexed")
     parser.add_argument("--limit", type=int, default=0, help="questions per article and DEV questions (tests)")

@@ -112,7 +112,7 @@ def fit(scorer: SegmentCosine, config: CrossConfig) -> list[float]:
         opt.step()
         sched.step()
         if step % 25 == 0:
-            losses.append(round(float(loss), 4))
+            losses.append(round(loss.item(), 4))
     scorer.model.eval()
     return losses
 

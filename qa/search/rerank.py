@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,14 +75,18 @@ class CrossSelector:
     def _load(self, folder: Path):
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # a weight-loading bar on every start is noise
         try:
             tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
             model = AutoModel.from_pretrained(str(folder), local_files_only=True, dtype=torch.float32).eval()
         except (OSError, ValueError, RuntimeError) as exc:
             raise SelectorError(f"{folder} is damaged: {exc}") from exc
         if self.settings.quantize:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            with warnings.catch_warnings():  # torch announces a new quantization API; this one is what 2.x runs
+                warnings.simplefilter("ignore", UserWarning)
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         return tokenizer, model
 
     def cosines(self, question: str, sentences: list[str]) -> np.ndarray:
