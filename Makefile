@@ -77,10 +77,10 @@ bench-speed: install
 bench-quality: install
 	$(BIN)/python -m bench.quality $(ARGS)
 
-# The learned answer selector (docs/SELECTOR.md): $(DATA)/train -> models/selector/, fixed seeds; ARGS="--articles 60".
+# The shipped answer selector (docs/SELECTOR.md): $(DATA)/train -> models/selector/, fixed seeds; ARGS="--steps 1500".
 DATA ?= ../shared
 train: install
-	$(BIN)/python -m train.recipe --data $(DATA) --out models/selector $(ARGS)
+	$(BIN)/python -m train.cross_recipe --data $(DATA) --out models/selector $(ARGS)
 
 clean:
 	rm -rf index .index.* .pytest_cache

@@ -118,9 +118,8 @@ class Settings:
     index_dir: Path = Path("index")
     model: str | None = None
     mode: str = "hybrid"
-    # "none" until a trained selector beats the hand-weighted score on the development splits and ships in
-    # models/selector/ ("shipped"); docs/SELECTOR.md has the comparison.
-    selector: str = "none"
+    # The cross-encoder that ships in models/selector/ (`make train`); "none" keeps the hand-weighted score alone.
+    selector: str = "shipped"
     max_chars: int = DEFAULT_MAX_CHARS
     overlap: int = DEFAULT_OVERLAP
     # On: the workers' index is one copy in the page cache (docs/PERFORMANCE.md, "Workers share one index").

@@ -76,7 +76,9 @@ def assert_citations_exact(answer, corpus_dir: Path) -> None:
 
 
 def make_service(corpus_dir: Path, index_dir: Path, embedder: HashEmbedder | None = None, **settings) -> QAService:
-    """A QAService over corpus_dir/index_dir with the fake embedder (no model is loaded)."""
+    """A QAService over corpus_dir/index_dir with the fake embedder (no model is loaded) and, unless `selector` is
+    given, the hand-weighted score: the fake vectors mean nothing to the shipped cross-encoder."""
+    settings.setdefault("selector", "none")
     return QAService(Settings(corpus_dir=corpus_dir, index_dir=index_dir, **settings), embedder or HashEmbedder())
 
 

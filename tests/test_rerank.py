@@ -132,3 +132,18 @@ def test_changed_weights_are_refused(folder):
         fh.write(b"\x00" * 8)
     with pytest.raises(SelectorError, match="does not match its manifest"):
         open_selector(str(folder))
+
+
+def test_the_hand_rules_weights_give_the_hand_rules_confidence(folder, tmp_path, corpus_dir):
+    from qa.search.answerer import calibrated
+    from train.crossdev import hand_weights
+
+    _write(folder, confidence=list(hand_weights()), decline_below=0.0)
+    settings = Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "index", selector=str(folder))
+    service = QAService(settings, HashEmbedder())
+    service.build()
+    answerer = service.load().answerer
+    query, vector, query_terms, hits = service.retrieve(QUESTION)
+    cands = answerer.select(query, vector, query_terms, answerer.candidates(query, vector, query_terms, hits), hits)
+    hand = calibrated(answerer.answerability(query, cands, answerer.first_quote(cands, vector)))
+    assert service.ask(QUESTION).confidence == pytest.approx(hand, abs=1e-4)

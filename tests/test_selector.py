@@ -131,12 +131,22 @@ def test_a_selector_below_its_threshold_declines(tmp_path, corpus_dir):
     assert answer.abstained and answer.confidence == pytest.approx(sigmoid(-4.0), abs=1e-4)
 
 
-def test_shipped_names_the_folder_inside_the_package_and_none_is_the_default(tmp_path, corpus_dir):
-    assert Settings().selector == "none" and Settings.from_env({}).selector == "none"
+def test_the_shipped_cross_encoder_is_the_default_and_answers(tmp_path, corpus_dir):
+    from qa.search.rerank import CrossSelector
+
+    assert Settings().selector == "shipped" and Settings.from_env({}).selector == "shipped"
+    assert Settings.from_env({"QA_SELECTOR": "none"}).selector == "none"
     assert selector_path("shipped") == selector_path(" Shipped ") == shipped_path()
     assert shipped_path().parent.name == "models" and selector_path("x/y") == Path("x/y")
     service = QAService(Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "index"), HashEmbedder())
-    assert service.selector is None
+    service.build()
+    assert isinstance(service.selector, CrossSelector) and service.selector.folder == shipped_path()
+    answerer = service.load().answerer
+    assert answerer.selector is service.selector
+    query, vector, query_terms, hits = service.retrieve("Who invented the Fresnel lens?")
+    cands = answerer.select(query, vector, query_terms, answerer.candidates(query, vector, query_terms, hits), hits)
+    assert cands[0].cross is not None  # the first quote was re-scored by the cross-encoder
+    assert service.info()["selector"] == service.selector.identity
 
 
 @pytest.mark.parametrize("damage", ["missing", "not a folder"])

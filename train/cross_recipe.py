@@ -5,8 +5,8 @@
 2. Save it as float16 with its tokenizer, and ask every DEV question through QAService with it (train/crossdev.py).
 3. Choose, from that one pass, how many candidates it re-scores and the weight of its cosine beside the hand
    score (best mean quote@1 of SQuAD and COVID-QA DEV; the fewest candidates within 0.3 points of it), fit the
-   confidence (logistic regression, cross-validated by article) and pick the decline threshold from the coverage
-   table (train/devcheck.py's rule).
+   confidence (logistic regression, cross-validated by article; the hand rule's instead when it separates better)
+   and pick the decline threshold from the coverage table (train/devcheck.py's rule).
 4. Write manifest.json (every file's SHA-256, settings, data hashes, figures, versions); the folder replaces
    `out` whole.
 
@@ -105,7 +105,7 @@ def run(recipe: CrossRecipe, data: str, out: Path, trained: Path | None = None) 
     write_manifest(tmp, runtime_manifest(recipe, recipe.top, 0.0, zero, 0.0), CROSS_FORMAT)
     asked = ask(tmp, Path(data) / "bench", Path(recipe.dev_cache), recipe.dev_limit)
     top, weight, choices = choose(asked)
-    confidence, held, cv = fit_confidence(asked, weight, top)
+    confidence, held, chosen_by = fit_confidence(asked, weight, top)
     right = [SimpleNamespace(right=bool(a.right[a.first(weight, top)])) for a in asked if len(a.score)]
     table = coverage_table(right, held)
     threshold = choose_threshold(table)
@@ -114,7 +114,7 @@ def run(recipe: CrossRecipe, data: str, out: Path, trained: Path | None = None) 
         "training": training,
         "settings": {k: v for k, v in asdict(recipe).items() if k != "train"},
         "data": input_hashes(DataConfig(root=data)),
-        "dev": {"choices": choices, "top": top, "weight": weight, **cv, "coverage_table": table},
+        "dev": {"choices": choices, "top": top, "weight": weight, "confidence": chosen_by, "coverage_table": table},
         "versions": versions(),
         "seconds": {"calibrate": round(time.perf_counter() - started)},
     }

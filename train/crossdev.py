@@ -20,6 +20,7 @@ from bench.common.data import Question
 from bench.common.harness import model_embedder, open_indexed
 from bench.common.metrics import overlaps
 from qa.search.mismatch import lacks_negation, lacks_number
+from qa.search.params import DEFAULT_ANSWER, AnswerParams
 from train.devcheck import dev_sets
 from train.evaluate import roc_auc
 
@@ -126,9 +127,31 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> np.ndarray:
     return np.concatenate([[model.intercept_[0] - float(w @ mean)], w])
 
 
+def hand_weights(params: AnswerParams = DEFAULT_ANSWER) -> np.ndarray:
+    """The hand rule's confidence (Answerer.answerability under its Platt scaling) as weights over
+    CONFIDENCE_FEATURES: none on the cross-encoder's own."""
+    slope = params.platt_slope
+    intercept = slope * params.conf_intercept + params.platt_intercept
+    return np.array([intercept, *(slope * w for w in params.conf_weights), 0.0, 0.0])
+
+
+def _aucs(usable: list[Asked], p: np.ndarray, right: np.ndarray) -> dict[str, float]:
+    split = np.array([a.split for a in usable])
+    answerable = np.array([a.answerable for a in usable])
+    squad = split == "squad"
+    off = (split == "off-topic") | (squad & answerable)
+    figures = {
+        "auc_squad_on_topic": roc_auc(p[squad & answerable], p[squad & ~answerable]),
+        "auc_squad_off_topic": roc_auc(p[off & answerable], p[off & ~answerable]),
+        "auc_right_first_quote": roc_auc(p[right], p[~right]),
+    }
+    return {k: round(v, 4) for k, v in figures.items()}
+
+
 def fit_confidence(asked: list[Asked], weight: float, top: int, folds: int = 4) -> tuple[np.ndarray, np.ndarray, dict]:
-    """The confidence's weights (target: the first quote is right), its held-out probabilities by group fold,
-    and their AUCs."""
+    """The confidence's weights, its probabilities on DEV and the figures it was chosen by: a logistic regression
+    (target: the first quote is right; figures held out by group fold) unless the hand rule separates on-topic
+    unanswerable questions or wrong first quotes better."""
     usable = [a for a in asked if len(a.score)]
     x = np.stack([a.confidence_row(weight, top) for a in usable])
     y = np.array([bool(a.right[a.first(weight, top)]) for a in usable])
@@ -137,14 +160,17 @@ def fit_confidence(asked: list[Asked], weight: float, top: int, folds: int = 4) 
     held = np.zeros(len(usable))
     for f in range(folds):
         w = fit_logistic(x[fold != f], y[fold != f])
-        held[fold == f] = 1 / (1 + np.exp(-(w[0] + x[fold == f] @ w[1:])))
-    split = np.array([a.split for a in usable])
-    answerable = np.array([a.answerable for a in usable])
-    squad = split == "squad"
-    off = (split == "off-topic") | (squad & answerable)
-    figures = {
-        "cv_auc_squad_on_topic": roc_auc(held[squad & answerable], held[squad & ~answerable]),
-        "cv_auc_squad_off_topic": roc_auc(held[off & answerable], held[off & ~answerable]),
-        "cv_auc_right_first_quote": roc_auc(held[y], held[~y]),
-    }
-    return fit_logistic(x, y), held, {k: round(v, 4) for k, v in figures.items()}
+        held[fold == f] = _sigmoid(w[0] + x[fold == f] @ w[1:])
+    hand = hand_weights()
+    by_hand = _sigmoid(hand[0] + x @ hand[1:])
+    figures = {"fitted_cross_validated": _aucs(usable, held, y), "hand_rule": _aucs(usable, by_hand, y)}
+    fitted_wins = all(
+        figures["fitted_cross_validated"][k] >= figures["hand_rule"][k]
+        for k in ("auc_squad_on_topic", "auc_right_first_quote")
+    )
+    figures["chosen"] = "fitted" if fitted_wins else "hand rule"
+    return (fit_logistic(x, y), held, figures) if fitted_wins else (hand, by_hand, figures)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
