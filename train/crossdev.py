@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from bench.common.data import Question
-from bench.common.harness import model_embedder, open_indexed
 from bench.common.metrics import overlaps
 from qa.search.mismatch import lacks_negation, lacks_number
 from qa.search.params import DEFAULT_ANSWER, AnswerParams
-from train.devcheck import dev_sets
+from train.devcheck import ask_each, selected
 from train.evaluate import roc_auc
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -58,23 +56,11 @@ class Asked:
 
 def ask(selector: Path, bench_dir: Path, cache: Path, limit: int = 0) -> list[Asked]:
     """Every DEV question through QAService's retrieval and the selector folder (its manifest's weight: 0)."""
-    cache.mkdir(parents=True, exist_ok=True)
-    emb = model_embedder(cache)
-    out = []
-    for name, bench, questions in dev_sets(bench_dir, limit):
-        indexed = open_indexed(bench, emb, out_dir=cache, selector=str(selector))
-        indexed.prime([q.text for q in questions])
-        for q in tqdm(questions, desc=f"DEV {name}", unit="q"):
-            out.append(_asked(indexed.service, name, q))
-    emb.save()
-    return out
+    return ask_each(selector, bench_dir, cache, limit, _asked)
 
 
 def _asked(service, name: str, q: Question) -> Asked:
-    loaded = service.load()
-    r, answerer = loaded.retriever, loaded.answerer
-    query, vector, query_terms, hits = service.retrieve(q.text, k=10)
-    cands = answerer.select(query, vector, query_terms, answerer.candidates(query, vector, query_terms, hits), hits)
+    r, answerer, query, vector, _, cands = selected(service, q.text)
     top = [c for c in cands if c.cross is not None]
     right, mismatch = [], []
     for c in top:

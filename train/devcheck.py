@@ -7,8 +7,10 @@ questions again over the SQuAD corpus (off topic).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 from tqdm import tqdm
@@ -21,6 +23,7 @@ THRESHOLDS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 # The decline threshold: the highest one that declines at most this share of the answerable DEV questions whose
 # first quote is right (the rule the hand-weighted scorer's threshold was chosen by, docs/QUALITY.md).
 MAX_RIGHT_DECLINED = 0.02
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,26 +50,39 @@ def dev_sets(bench_dir: Path, limit: int = 0) -> list[tuple[str, Benchmark, list
     return [(name, bench, questions[:limit] if limit else questions) for name, bench, questions in sets]
 
 
-def ask_dev(selector: Path, bench_dir: Path, cache: Path, limit: int = 0) -> list[Outcome]:
-    """Every DEV question through QAService's retrieval and this selector, with its question row and outcome."""
+def ask_each(
+    selector: Path, bench_dir: Path, cache: Path, limit: int, record: Callable[[Any, str, Question], T]
+) -> list[T]:
+    """Every DEV question through QAService's retrieval with this selector, each turned into what `record` makes of
+    (service, set name, question)."""
     cache.mkdir(parents=True, exist_ok=True)
     emb = model_embedder(cache)
     out = []
     for name, bench, questions in dev_sets(bench_dir, limit):
         indexed = open_indexed(bench, emb, out_dir=cache, selector=str(selector))
         indexed.prime([q.text for q in questions])
-        service = indexed.service
         for q in tqdm(questions, desc=f"DEV {name}", unit="q"):
-            out.append(_outcome(service, name, q))
+            out.append(record(indexed.service, name, q))
     emb.save()
     return out
 
 
-def _outcome(service, name: str, q: Question) -> Outcome:
+def ask_dev(selector: Path, bench_dir: Path, cache: Path, limit: int = 0) -> list[Outcome]:
+    """Every DEV question through QAService's retrieval and this selector, with its question row and outcome."""
+    return ask_each(selector, bench_dir, cache, limit, _outcome)
+
+
+def selected(service, question: str):
+    """(retriever, answerer, query, query vector, query terms, candidates) as `qa ask` orders them."""
     loaded = service.load()
     r, answerer = loaded.retriever, loaded.answerer
-    query, vector, query_terms, hits = service.retrieve(q.text, k=10)
+    query, vector, query_terms, hits = service.retrieve(question, k=10)
     cands = answerer.select(query, vector, query_terms, answerer.candidates(query, vector, query_terms, hits), hits)
+    return r, answerer, query, vector, query_terms, cands
+
+
+def _outcome(service, name: str, q: Question) -> Outcome:
+    r, answerer, query, vector, query_terms, cands = selected(service, q.text)
     doc_i, start, end = answerer.quote_span(cands[0].sentence, vector)
     doc_id = r.document(doc_i).doc_id
     right = doc_id in q.gold and overlaps(start, end, q.gold[doc_id])
