@@ -140,7 +140,8 @@ class Answerer:
     def select(
         self, query: str, query_vector: np.ndarray, query_terms: list[str], cands: list[Candidate], hits: list[Hit]
     ) -> list[Candidate]:
-        """The candidates re-scored by the learned selector (their logits), best first."""
+        """The candidates as the learned selector orders them, best first: the cross-encoder re-scores the top ones,
+        the feature selector replaces every score by its logit."""
         if self.selector is None or not cands:
             return cands
         if self.selector.reranks:
@@ -287,7 +288,7 @@ class Answerer:
         return Answer(question, search_query, False, text, version, round(confidence, 4), citations)
 
     def _far_weaker(self, cand: Candidate, best: Candidate) -> bool:
-        """Under half the best one's score (for the selector: its probability of answering)."""
+        """Under half the best one's score (for the feature selector: its probability of answering)."""
         if self.selector is None or self.selector.reranks:
             return cand.score < best.score * 0.5
         return self.selector.calibrated(cand.score) < 0.5 * self.selector.calibrated(best.score)
