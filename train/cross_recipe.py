@@ -23,7 +23,6 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -107,7 +106,7 @@ def run(recipe: CrossRecipe, data: str, out: Path, trained: Path | None = None) 
     asked = ask(tmp, Path(data) / "bench", Path(recipe.dev_cache), recipe.dev_limit)
     top, weight, choices = choose(asked)
     confidence, held, chosen_by = fit_confidence(asked, weight, top)
-    right = [SimpleNamespace(right=bool(a.right[a.first(weight, top)])) for a in asked if len(a.score)]
+    right = np.array([a.right[a.first(weight, top)] for a in asked if len(a.score)])
     table = coverage_table(right, held)
     threshold = choose_threshold(table)
     manifest = runtime_manifest(recipe, top, weight, confidence, threshold) | {

@@ -90,9 +90,9 @@ def _outcome(service, name: str, q: Question) -> Outcome:
     return Outcome(name, q.group, bool(q.gold), right, row)
 
 
-def coverage_table(outcomes: list[Outcome], p: np.ndarray) -> list[dict]:
-    """Per threshold on the confidence p: share answered, their accuracy, right answers declined."""
-    right = np.array([o.right for o in outcomes])
+def coverage_table(right: np.ndarray, p: np.ndarray) -> list[dict]:
+    """Per threshold on the confidence p: share answered, their accuracy, right first quotes declined."""
+    right = np.asarray(right, dtype=bool)
     rows = []
     for t in THRESHOLDS:
         answered = p >= t

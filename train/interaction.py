@@ -74,7 +74,7 @@ def build_model(dim: int):
     import torch.nn.functional as F
     from torch import nn
 
-    from train.models import mean_pool
+    from qa.search.rerank import normalized_mean
 
     class MaxSim(nn.Module):
         def __init__(self) -> None:
@@ -88,7 +88,7 @@ def build_model(dim: int):
             sn = F.normalize(self.proj(s), dim=-1)
             sim = torch.einsum("bid,bjd->bij", qn, sn).masked_fill(~s_mask[:, None, :], -1e4)
             maxsim = (sim.max(-1).values * q_mask).sum(1) / q_mask.sum(1)
-            cos = (mean_pool(q, q_mask) * mean_pool(s, s_mask)).sum(-1)
+            cos = (normalized_mean(q, q_mask) * normalized_mean(s, s_mask)).sum(-1)
             return self.scale * maxsim + self.w_cos * cos
 
     return MaxSim()

@@ -41,13 +41,6 @@ def build_bi(layers: int, seed: int):
     return model
 
 
-def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Average of the token vectors under the attention mask (MiniLM's own pooling), L2-normalised."""
-    mask = mask.unsqueeze(-1).to(hidden.dtype)
-    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-    return nn.functional.normalize(pooled, p=2, dim=1)
-
-
 def parameter_groups(model: nn.Module, lr: float, head_lr: float, head_prefix: str = "classifier") -> list[dict]:
     """Pre-trained weights at `lr`; the fresh head faster, since it starts from noise."""
     head = [p for n, p in model.named_parameters() if n.startswith(head_prefix)]

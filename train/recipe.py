@@ -100,7 +100,7 @@ def run(config: RecipeConfig) -> dict:
     confidence, cross_validated = fit_dev_confidence(outcomes, config.fit)
     p = confidence(np.stack([o.row for o in outcomes])).astype(np.float64)
     p = 1 / (1 + np.exp(-p))
-    table = coverage_table(outcomes, p)
+    table = coverage_table(np.array([o.right for o in outcomes]), p)
     threshold = choose_threshold(table)
     weights["confidence"] = net_json(confidence)
     manifest = base_manifest(threshold) | {

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.search.rerank import segment_cosines
 from train.data import DataConfig, load_groups
 from train.evaluate import DEFAULT_CACHE, metrics
 from train.evaluate import run as run_scorer
 from train.interaction import common_arguments, write_experiment
-from train.models import mean_pool
 
 
 @dataclass(frozen=True)
@@ -60,21 +60,8 @@ class SegmentCosine:
         self.max_length = max_length
 
     def scores(self, questions: list[str], sentences: list[str]):
-        """Cosines of each pair's question and sentence segments (a tensor, one per pair)."""
-        torch = self.torch
-        enc = self.tokenizer(
-            questions,
-            sentences,
-            truncation="only_second",
-            max_length=self.max_length,
-            padding=True,
-            return_tensors="pt",
-        )
-        segment = enc["token_type_ids"]
-        enc["token_type_ids"] = torch.zeros_like(segment)  # MiniLM never saw type 1
-        hidden = self.model(**enc).last_hidden_state
-        mask = enc["attention_mask"].bool()
-        return (mean_pool(hidden, (segment == 0) & mask) * mean_pool(hidden, (segment == 1) & mask)).sum(-1)
+        """Cosines of each pair's question and sentence segments (a tensor, one per pair), as qa serves them."""
+        return segment_cosines(self.model, self.tokenizer, questions, sentences, self.max_length)
 
     def score(self, question: str, candidates: list[str]) -> np.ndarray:
         """One question's candidates scored (train.evaluate's Scorer)."""

@@ -14,8 +14,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from qa.search.rerank import normalized_mean
 from train.data import DataConfig, Group, input_hashes, load_groups
-from train.models import build_bi, build_cross, mean_pool, parameter_groups
+from train.models import build_bi, build_cross, parameter_groups
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def bi_loss(model, chosen: list[Group], negs: list[list[str]], config: TrainConf
 
     def embed(texts: list[str], max_length: int) -> torch.Tensor:
         enc = tokenizer(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
-        return mean_pool(auto(**enc).last_hidden_state, enc["attention_mask"])
+        return normalized_mean(auto(**enc).last_hidden_state, enc["attention_mask"])
 
     questions = [g.question for g in chosen]
     docs = [rng.choice(g.positives) for g in chosen] + [n for ns in negs for n in ns]

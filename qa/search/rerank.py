@@ -95,22 +95,11 @@ class CrossSelector:
             return np.zeros(0, np.float32)
         import torch
 
-        enc = self.tokenizer(
-            [question] * len(sentences),
-            sentences,
-            truncation="only_second",
-            max_length=self.settings.max_length,
-            padding=True,
-            return_tensors="pt",
-        )
-        segment = enc["token_type_ids"]
-        enc["token_type_ids"] = torch.zeros_like(segment)  # MiniLM was trained with type 0 only
         with self._lock, torch.inference_mode():
-            hidden = self.model(**enc).last_hidden_state
-        mask = enc["attention_mask"].bool()
-        q = _normalized_mean(hidden, (segment == 0) & mask)
-        s = _normalized_mean(hidden, (segment == 1) & mask)
-        return (q * s).sum(-1).numpy().astype(np.float32)
+            scores = segment_cosines(
+                self.model, self.tokenizer, [question] * len(sentences), sentences, self.settings.max_length
+            )
+        return scores.numpy().astype(np.float32)
 
     def confidence(self, features: tuple[float, ...]) -> float:
         """P(the first quote answers), from the hand features and the cross-encoder's (CONFIDENCE_FEATURES)."""
@@ -120,8 +109,26 @@ class CrossSelector:
         return sigmoid(w[0] + sum(a * b for a, b in zip(w[1:], features, strict=True)))
 
 
-def _normalized_mean(hidden, mask):
-    """Unit-length mean of the token vectors a mask selects."""
+def segment_cosines(model, tokenizer, questions: list[str], sentences: list[str], max_length: int):
+    """One joint pass over each (question, sentence) pair, token types all 0 as MiniLM was trained; the cosine of
+    the mean token vectors of the question's part and the sentence's part (a tensor, one per pair). Training
+    (train/segment_cross.py) and serving score pairs through this one function."""
+    import torch
+
+    enc = tokenizer(
+        questions, sentences, truncation="only_second", max_length=max_length, padding=True, return_tensors="pt"
+    )
+    segment = enc["token_type_ids"]
+    enc["token_type_ids"] = torch.zeros_like(segment)
+    hidden = model(**enc).last_hidden_state
+    mask = enc["attention_mask"].bool()
+    return (normalized_mean(hidden, (segment == 0) & mask) * normalized_mean(hidden, (segment == 1) & mask)).sum(-1)
+
+
+def normalized_mean(hidden, mask):
+    """Average of the token vectors a mask selects (MiniLM's own pooling), L2-normalised."""
+    import torch
+
     m = mask.unsqueeze(-1).to(hidden.dtype)
-    mean = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
-    return mean / mean.norm(dim=-1, keepdim=True).clamp(min=1e-9)
+    pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, p=2, dim=1)

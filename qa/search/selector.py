@@ -104,7 +104,11 @@ def open_selector(setting: str) -> Selector | CrossSelector | None:
         return None
     folder = selector_path(setting)
     manifest = read_manifest(folder)
-    return CrossSelector(folder, manifest) if manifest["format"] == CROSS_FORMAT else Selector.load(folder)
+    return (
+        CrossSelector(folder, manifest)
+        if manifest["format"] == CROSS_FORMAT
+        else Selector.from_manifest(folder, manifest)
+    )
 
 
 def uses_none(setting: str) -> bool:
@@ -131,7 +135,11 @@ class Selector:
     def load(cls, path: str | Path) -> Selector:
         """Load a selector folder; SelectorError when it is missing, damaged or made for other features."""
         folder = Path(path)
-        manifest = read_manifest(folder)
+        return cls.from_manifest(folder, read_manifest(folder))
+
+    @classmethod
+    def from_manifest(cls, folder: Path, manifest: dict) -> Selector:
+        """The feature selector of a folder whose manifest read_manifest has checked."""
         for key, names in (("candidate_features", CANDIDATE_FEATURES), ("question_features", QUESTION_FEATURES)):
             if tuple(manifest.get(key, ())) != names:
                 raise SelectorError(f"{folder} was trained on other {key.replace('_', ' ')} than this qa computes")
