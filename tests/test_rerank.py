@@ -88,6 +88,13 @@ def test_the_top_candidates_are_reordered_by_hand_score_plus_weighted_cosine(fol
     assert chosen[0].score == pytest.approx(before[chosen[0].sentence] + 5.0 * chosen[0].cross, abs=1e-6)
     answer = service.ask(QUESTION, k=3)
     assert answerer.r.sentence_text(chosen[0].sentence) in answer.citations[0].quote
+    # A later candidate is cut by its hand score against the first one's, not against the first one's boosted score.
+    first, later = chosen[0], chosen[3]
+    hand_first = before[first.sentence]
+    later.score = 0.6 * hand_first
+    assert first.score > 2 * later.score and not answerer._far_weaker(later, first)
+    later.score = 0.4 * hand_first
+    assert answerer._far_weaker(later, first)
 
 
 def test_the_confidence_is_the_manifests_logistic_over_its_features(folder, tmp_path, corpus_dir):
@@ -147,3 +154,21 @@ def test_the_hand_rules_weights_give_the_hand_rules_confidence(folder, tmp_path,
     cands = answerer.select(query, vector, query_terms, answerer.candidates(query, vector, query_terms, hits), hits)
     hand = calibrated(answerer.answerability(query, cands, answerer.first_quote(cands, vector)))
     assert service.ask(QUESTION).confidence == pytest.approx(hand, abs=1e-4)
+
+
+def test_the_recipe_chooses_within_the_cost_bound():
+    from train.crossdev import Asked, choose
+
+    def asked(split, right_at):
+        # Hand order puts candidate 0 first; the cosine favours candidate `right_at`, the only right one.
+        right = np.zeros(10, bool)
+        right[right_at] = True
+        cross = np.where(right, 1.0, 0.0)
+        score = np.linspace(1.0, 0.9, 10)
+        return Asked(split, 0, True, (0.5, 0.5, 0.0), score, cross, right, np.zeros((10, 2)))
+
+    questions = [asked(s, 1) for s in ("squad", "covidqa")] + [asked(s, 4) for s in ("squad", "covidqa")] * 3
+    top, weight, table = choose(questions)
+    assert top == 5 and weight > 0  # candidate 4 is reached only with the top 5
+    top, weight, table = choose(questions, max_top=3)
+    assert top == 3 and weight > 0 and {r["top"] for r in table} == {3, 5, 10}  # every row is still recorded

@@ -88,17 +88,18 @@ def quote_at_1(asked: list[Asked], weight: float, top: int, split: str) -> float
     return float(np.mean([a.right[a.first(weight, top)] for a in mine])) if mine else float("nan")
 
 
-def choose(asked: list[Asked], tops: tuple[int, ...] = TOPS, weights: tuple[float, ...] = WEIGHTS):
-    """(top, weight, table): the best mean quote@1 over SQuAD and COVID-QA DEV, and the fewest candidates (the
-    cost) whose best comes within TOLERANCE of it."""
+def choose(asked: list[Asked], max_top: int = max(TOPS), weights: tuple[float, ...] = WEIGHTS):
+    """(top, weight, table): the best mean quote@1 over SQuAD and COVID-QA DEV with at most `max_top` candidates
+    (the cost), and the fewest candidates whose best comes within TOLERANCE of it. The table has every TOPS."""
     table = [
         {"top": n, "weight": w, **{f"{s}_quote_at_1": round(quote_at_1(asked, w, n, s), 4) for s in SPLITS}}
-        for n in tops
+        for n in TOPS
         for w in weights
     ]
     mean = {id(row): float(np.nanmean([row[f"{s}_quote_at_1"] for s in SPLITS])) for row in table}
-    best = max(mean.values())
-    fewest = min(n for n in tops if any(r["top"] == n and mean[id(r)] >= best - TOLERANCE for r in table))
+    allowed = [n for n in TOPS if n <= max_top] or [min(TOPS)]
+    best = max(mean[id(r)] for r in table if r["top"] in allowed)
+    fewest = min(n for n in allowed if any(r["top"] == n and mean[id(r)] >= best - TOLERANCE for r in table))
     row = max((r for r in table if r["top"] == fewest), key=lambda r: (mean[id(r)], -r["weight"]))
     return fewest, row["weight"], table
 

@@ -288,10 +288,15 @@ class Answerer:
         return Answer(question, search_query, False, text, version, round(confidence, 4), citations)
 
     def _far_weaker(self, cand: Candidate, best: Candidate) -> bool:
-        """Under half the best one's score (for the feature selector: its probability of answering)."""
+        """Under half the best one's hand-weighted score (for the feature selector: its probability of answering).
+        The cross-encoder's addition is left out: it reaches only the top candidates, and would cut all the rest."""
         if self.selector is None or self.selector.reranks:
-            return cand.score < best.score * 0.5
+            return self._hand_score(cand) < self._hand_score(best) * 0.5
         return self.selector.calibrated(cand.score) < 0.5 * self.selector.calibrated(best.score)
+
+    def _hand_score(self, cand: Candidate) -> float:
+        """The candidate's score without what the cross-encoder added."""
+        return cand.score if cand.cross is None else cand.score - self.selector.settings.weight * cand.cross
 
     def quote_span(self, j: int, query_vector: np.ndarray) -> tuple[int, int, int]:
         """Offsets of the quote for sentence j: the sentence with a little context from its paragraph.
