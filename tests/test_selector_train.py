@@ -202,17 +202,18 @@ def test_the_segment_cosine_cross_encoder_trains_saves_and_reports(data, tmp_pat
     assert (out / "config.json").is_file() and (out / "tokenizer.json").is_file()
 
 
+def _cross_recipe(data: Path, out: Path, *args: str) -> dict:
+    _run("train.cross_recipe", "--data", str(data / "shared"), "--out", str(out), "--layers", "1", "--steps", "2",
+         "--limit", "5", "--dev-cache", str(data / "dev-cache"), *args)  # fmt: skip
+    return json.loads((out / "manifest.json").read_text())
+
+
 def test_the_cross_encoder_recipe_writes_a_folder_the_runtime_loads_and_reproduces(data, tmp_path):
     from qa.search.rerank import CrossSelector
     from qa.search.selector import open_selector
 
-    runs = []
-    for name in ("a", "b"):
-        out = tmp_path / name
-        _run("train.cross_recipe", "--data", str(data / "shared"), "--out", str(out), "--layers", "1",
-             "--steps", "2", "--limit", "5", "--dev-cache", str(data / "dev-cache"))  # fmt: skip
-        runs.append(out)
-    manifest = json.loads((runs[0] / "manifest.json").read_text())
+    whole = tmp_path / "whole"
+    manifest = _cross_recipe(data, whole, "--answerable-steps", "2")
     assert manifest["format"] == "qa-selector/cross-1" and {"model.safetensors", "tokenizer.json"} <= set(
         manifest["files"]
     )
@@ -224,15 +225,19 @@ def test_the_cross_encoder_recipe_writes_a_folder_the_runtime_loads_and_reproduc
     chosen = [(row["top"], row["weight"]) for row in manifest["dev"]["choices"]]
     assert (manifest["rerank"]["top"], manifest["rerank"]["weight"]) in chosen and len(chosen) == 3 * 8
     assert 0.0 < manifest["decline_below"] < 1.0 and len(manifest["training"]["losses"]) == 1
-    assert not (tmp_path / "a.tmp").exists()
-    selector = open_selector(str(runs[0]))
+    answerable = manifest["training"]["answerable"]
+    assert len(answerable["losses"]) == 1 and answerable["train"]["start"] == 2 * answerable["train"]["groups_per_step"]
+    assert not (tmp_path / "whole.tmp").exists()
+    selector = open_selector(str(whole))
     assert isinstance(selector, CrossSelector) and selector.settings.top == manifest["rerank"]["top"]
-    assert (runs[0] / "model.safetensors").read_bytes() == (runs[1] / "model.safetensors").read_bytes()
-    assert manifest["confidence"] == json.loads((runs[1] / "manifest.json").read_text())["confidence"]
+    # The first part alone, then trained on from its folder: the same model and calibration as the whole run.
+    first = _cross_recipe(data, tmp_path / "first", "--answerable-steps", "0")
+    on = _cross_recipe(data, tmp_path / "on", "--first", str(tmp_path / "first"), "--answerable-steps", "2")
+    assert on["training"]["first_model_sha256"] == first["files"]["model.safetensors"]
+    assert on["training"]["losses"] == manifest["training"]["losses"]
+    assert on["files"]["model.safetensors"] == manifest["files"]["model.safetensors"]
+    assert on["confidence"] == manifest["confidence"]
     # Re-calibrating a trained folder (step 1 skipped) keeps its model and its training record.
-    again = tmp_path / "again"
-    _run("train.cross_recipe", "--data", str(data / "shared"), "--out", str(again), "--trained", str(runs[0]),
-         "--limit", "5", "--dev-cache", str(data / "dev-cache"))  # fmt: skip
-    recalibrated = json.loads((again / "manifest.json").read_text())
+    recalibrated = _cross_recipe(data, tmp_path / "again", "--trained", str(whole))
     assert recalibrated["training"] == manifest["training"] and recalibrated["files"] == manifest["files"]
     assert recalibrated["confidence"] == manifest["confidence"]

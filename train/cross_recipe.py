@@ -36,6 +36,17 @@ from train.segment_cross import CrossConfig, SegmentCosine, fit
 
 # The shipped run's training settings (docs/SELECTOR.md: why these layers and steps).
 TRAIN = CrossConfig(steps=1500, layers=4, lr=5e-5, warmup=100, sample=0)
+# Then, on groups not seen yet, answerability: some groups' right choice is "none of these" (train/unanswerable.py).
+ANSWERABLE = CrossConfig(
+    steps=300,
+    layers=4,
+    lr=2e-5,
+    warmup=30,
+    sample=0,
+    start=TRAIN.steps * TRAIN.groups_per_step,
+    dropped_share=0.15,
+    changed_share=0.25,
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class CrossRecipe:
     """What the recipe trains and how the selector is combined and calibrated."""
 
     train: CrossConfig = field(default_factory=lambda: TRAIN)
+    answerable: CrossConfig = field(default_factory=lambda: ANSWERABLE)
     top: int = max(TOPS)  # candidates re-scored on DEV; the recipe ships the fewest that do as well
     # The cost bound: 5 pairs through 4 layers made `ask` 5.4x a bare encode, over the issue's 4x (docs/SELECTOR.md).
     max_top: int = 3
@@ -77,32 +89,49 @@ def runtime_manifest(
     }
 
 
-def train_model(recipe: CrossRecipe, data: str, tmp: Path) -> dict:
-    """Step 1: train and save the model into tmp; returns the training record for the manifest."""
+def train_model(recipe: CrossRecipe, data: str, tmp: Path, first: Path | None = None) -> dict:
+    """Step 1: train (its first part taken from `first`, a folder this recipe wrote, when given), then train for
+    answerability, and save the model into tmp; returns the training record for the manifest."""
     import torch
 
     started = time.perf_counter()
-    torch.manual_seed(recipe.train.seed)
     config = replace(recipe.train, data=data)
-    scorer = SegmentCosine(config.max_length, config.layers)
-    losses = fit(scorer, config)
+    if first:
+        scorer = SegmentCosine(config.max_length, config.layers, first)
+        # Its own record, and which model it was: what this run trained on from.
+        record = reuse_model(first, None)
+        record["first_model_sha256"] = json.loads((first / "manifest.json").read_text())["files"]["model.safetensors"]
+    else:
+        torch.manual_seed(config.seed)
+        scorer = SegmentCosine(config.max_length, config.layers)
+        record = {"train": asdict(config) | {"data": None}, "losses": fit(scorer, config)}
+        # Rounded as a saved folder holds it, so that training on from `first` gives the same model.
+        scorer.model.half().float()
+    tune = replace(recipe.answerable, data=data)
+    torch.manual_seed(tune.seed)
+    with torch.no_grad():
+        scorer.scale.fill_(20.0)
+    record["answerable"] = {"train": asdict(tune) | {"data": None}, "losses": fit(scorer, tune)}
     save_model(scorer, tmp)
-    return {"train": asdict(config) | {"data": None}, "losses": losses, "seconds": round(time.perf_counter() - started)}
+    return record | {"seconds": round(time.perf_counter() - started)}
 
 
-def reuse_model(trained: Path, tmp: Path) -> dict:
-    """Step 1 skipped: the model of a folder this recipe wrote, copied into tmp, with its training record."""
+def reuse_model(trained: Path, tmp: Path | None) -> dict:
+    """Step 1 skipped: the model of a folder this recipe wrote, copied into tmp (when given), with its training
+    record."""
     record = json.loads((trained / "manifest.json").read_text(encoding="utf-8"))
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(trained, tmp, ignore=shutil.ignore_patterns("manifest.json"))
+    if tmp:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(trained, tmp, ignore=shutil.ignore_patterns("manifest.json"))
     return record["training"]
 
 
-def run(recipe: CrossRecipe, data: str, out: Path, trained: Path | None = None) -> dict:
-    """Every step of the recipe (step 1 taken from `trained` when given); returns the manifest written."""
+def run(recipe: CrossRecipe, data: str, out: Path, trained: Path | None = None, first: Path | None = None) -> dict:
+    """Every step of the recipe (step 1 taken from `trained`, or its first part from `first`, when given); returns
+    the manifest written."""
     started = time.perf_counter()
     tmp = out.with_name(out.name + ".tmp")
-    training = reuse_model(trained, tmp) if trained else train_model(recipe, data, tmp)
+    training = reuse_model(trained, tmp) if trained else train_model(recipe, data, tmp, first)
     # Weight 0 keeps the hand order while the cosines are recorded; the confidence is fitted below.
     zero = np.zeros(len(CONFIDENCE_FEATURES) + 1)
     write_manifest(tmp, runtime_manifest(recipe, recipe.top, 0.0, zero, 0.0), CROSS_FORMAT)
@@ -152,10 +181,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=0, help="DEV questions per set (tests)")
     parser.add_argument("--dev-cache", default="bench/out", help="where DEV indexes and vectors are kept")
     parser.add_argument("--trained", type=Path, help="skip training: re-calibrate the model of a folder it wrote")
+    parser.add_argument("--answerable-steps", type=int, default=ANSWERABLE.steps, help="answerability steps")
+    parser.add_argument(
+        "--first", type=Path, help="skip the first part of training: train on for answerability from a folder it wrote"
+    )
     args = parser.parse_args(argv)
     train = replace(TRAIN, layers=args.layers, steps=args.steps)
-    recipe = CrossRecipe(train, dev_limit=args.limit, dev_cache=args.dev_cache)
-    manifest = run(recipe, args.data, args.out, args.trained)
+    answerable = replace(
+        ANSWERABLE, layers=args.layers, steps=args.answerable_steps, start=args.steps * TRAIN.groups_per_step
+    )
+    recipe = CrossRecipe(train, answerable, dev_limit=args.limit, dev_cache=args.dev_cache)
+    manifest = run(recipe, args.data, args.out, args.trained, args.first)
     print(json.dumps({k: manifest[k] for k in ("rerank", "decline_below", "dev", "bytes")}, indent=1))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from qa.search.rerank import segment_cosines
-from train.data import DataConfig, load_groups
+from train.data import DataConfig, Group, load_groups
 from train.evaluate import DEFAULT_CACHE, metrics
 from train.evaluate import run as run_scorer
 from train.interaction import common_arguments, write_experiment
+from train.unanswerable import unanswerable
 
 
 @dataclass(frozen=True)
@@ -40,12 +42,17 @@ class CrossConfig:
     sample: int = 400  # seeded DEV questions evaluated (all of them: 0)
     seed: int = 0
     layers: int = 6  # MiniLM's first layers kept (fewer: cheaper to run at question time)
+    start: int = 0  # the first training group used (a later phase starts where the earlier one stopped)
+    # Shares of groups whose right choice is "none of these" (train/unanswerable.py): the positive dropped, or
+    # the question changed so that the positive no longer answers it. Above 0, every group gets a "none" option.
+    dropped_share: float = 0.0
+    changed_share: float = 0.0
 
 
 class SegmentCosine:
     """The bundled MiniLM over (question, sentence) pairs, scored by the cosine of the two segments' means."""
 
-    def __init__(self, max_length: int, layers: int = 6) -> None:
+    def __init__(self, max_length: int, layers: int = 6, folder: Path | None = None) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
@@ -53,10 +60,12 @@ class SegmentCosine:
         from train.scorers import bundled_path
 
         self.torch = torch
-        self.tokenizer = AutoTokenizer.from_pretrained(bundled_path())
-        self.model = AutoModel.from_pretrained(bundled_path())
+        path = str(folder or bundled_path())  # a folder: a model this recipe trained, to train further
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModel.from_pretrained(path, dtype=torch.float32)
         keep_layers(self.model, layers)
         self.scale = torch.nn.Parameter(torch.tensor(20.0))
+        self.none = torch.nn.Parameter(torch.tensor(0.5))  # the cosine that "none of these" stands at
         self.max_length = max_length
 
     def scores(self, questions: list[str], sentences: list[str]):
@@ -69,13 +78,19 @@ class SegmentCosine:
 
 
 def fit(scorer: SegmentCosine, config: CrossConfig) -> list[float]:
-    """Softmax cross-entropy over each question's positive and hard negatives; the loss every 25 steps."""
+    """Softmax cross-entropy over each question's positive and hard negatives (and "none of these" when the
+    config asks for unanswerable groups); the loss every 25 steps."""
     torch = scorer.torch
     from tqdm import tqdm
 
+    if not config.steps:
+        return []
     groups = load_groups(DataConfig(root=config.data))
     opt = torch.optim.AdamW(
-        [{"params": scorer.model.parameters(), "lr": config.lr}, {"params": [scorer.scale], "lr": config.scale_lr}],
+        [
+            {"params": scorer.model.parameters(), "lr": config.lr},
+            {"params": [scorer.scale, scorer.none], "lr": config.scale_lr},
+        ],
         weight_decay=0.01,
     )
     warm, total = config.warmup, config.steps
@@ -83,17 +98,17 @@ def fit(scorer: SegmentCosine, config: CrossConfig) -> list[float]:
     scorer.model.train()
     losses = []
     per = config.groups_per_step
+    with_none = config.dropped_share + config.changed_share > 0
+    rnd = random.Random(config.seed)
     for step in tqdm(range(total), desc="train", mininterval=5):
-        chosen = [groups[(step * per + i) % len(groups)] for i in range(per)]
-        questions, sentences = [], []
-        for g in chosen:
-            cands = [g.positives[0], *g.negatives[: config.negatives]]
-            cands += [cands[-1]] * (config.negatives + 1 - len(cands))  # a short group repeats its last
-            questions += [g.question] * len(cands)
-            sentences += cands
-        logits = scorer.scale * scorer.scores(questions, sentences)
-        target = torch.zeros(len(chosen), dtype=torch.long)
-        loss = torch.nn.functional.cross_entropy(logits.view(len(chosen), -1), target)
+        chosen = [groups[(config.start + step * per + i) % len(groups)] for i in range(per)]
+        examples = [_example(g, config, rnd) for g in chosen]
+        questions = [q for q, cands, _ in examples for _ in cands]
+        sentences = [s for _, cands, _ in examples for s in cands]
+        logits = scorer.scale * scorer.scores(questions, sentences).view(per, -1)
+        if with_none:
+            logits = torch.cat([logits, (scorer.scale * scorer.none).expand(per, 1)], dim=1)
+        loss = torch.nn.functional.cross_entropy(logits, torch.tensor([t for _, _, t in examples]))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -102,6 +117,21 @@ def fit(scorer: SegmentCosine, config: CrossConfig) -> list[float]:
             losses.append(round(loss.item(), 4))
     scorer.model.eval()
     return losses
+
+
+def _example(group: Group, config: CrossConfig, rnd: random.Random) -> tuple[str, list[str], int]:
+    """(question, candidates, index of the right one): the positive first, or "none" (index len(candidates))
+    for a group drawn to be unanswerable."""
+    n = config.negatives + 1
+    draw = rnd.random()
+    question, cands, target = group.question, [group.positives[0], *group.negatives[: n - 1]], 0
+    if draw < config.dropped_share and group.negatives:
+        cands, target = list(group.negatives[:n]), n
+    elif draw < config.dropped_share + config.changed_share:
+        changed = unanswerable(group.question, group.positives[0], list(group.negatives), rnd)
+        question, target = (changed, n) if changed else (question, 0)
+    cands += [cands[-1]] * (n - len(cands))  # a short group repeats its last
+    return question, cands, target
 
 
 def evaluate(scorer: SegmentCosine, config: CrossConfig, dev_cache: Path | None) -> dict[str, float]:
