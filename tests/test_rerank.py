@@ -172,3 +172,36 @@ def test_the_recipe_chooses_within_the_cost_bound():
     assert top == 5 and weight > 0  # candidate 4 is reached only with the top 5
     top, weight, table = choose(questions, max_top=3)
     assert top == 3 and weight > 0 and {r["top"] for r in table} == {3, 5, 10}  # every row is still recorded
+
+
+def test_the_confidence_takes_the_cross_encoder_cosine_only_where_it_separates_better():
+    from train.crossdev import Asked, fit_confidence, hand_weights
+
+    rng = np.random.default_rng(0)
+
+    def asked(i, split, answerable, right, cosine):
+        base = tuple(rng.uniform(0.3, 0.6, 3))  # the hand features carry nothing here
+        cross = np.array([cosine, 0.1, 0.1])
+        rights = np.array([right, False, False])
+        return Asked(split, i % 8, answerable, base, np.array([1.0, 0.5, 0.4]), cross, rights, np.zeros((3, 2)))
+
+    questions = []
+    for i in range(240):
+        split, answerable = [("squad", True), ("squad", False), ("off-topic", False)][i % 3]
+        right = answerable and i % 2 == 0
+        questions.append(asked(i, split, answerable, right, (0.8 if right else 0.4) + rng.normal(0, 0.05)))
+    weights, _, figures = fit_confidence(questions, 0.0, 3)
+    assert figures["chosen"] != "hand rule" and figures[figures["chosen"]]["auc_right_first_quote"] > 0.95
+    assert figures["hand rule"]["auc_right_first_quote"] < 0.7
+    x = np.stack([q.confidence_row(0.0, 3) for q in questions])
+    z = weights[0] + x @ weights[1:]
+    right = np.array([q.right[0] for q in questions])
+    assert z[right].min() > z[~right].max()  # the weights the runtime reads separate as the fit did
+    # Where the hand rule already separates everything, and the cosine says nothing, the hand rule stays.
+    for i, q in enumerate(questions):
+        q.cross[0] = rng.uniform(0.3, 0.9)
+        base = (0.9 if q.answerable else 0.2, 0.5, 0.0)  # the hand rule's best cosine
+        rights = np.array([q.answerable, False, False])
+        questions[i] = Asked(q.split, q.group, q.answerable, base, q.score, q.cross, rights, q.mismatch)
+    weights, _, figures = fit_confidence(questions, 0.0, 3)
+    assert figures["chosen"] == "hand rule" and np.array_equal(weights, hand_weights())

@@ -19,6 +19,7 @@ from bench.common.data import Question
 from bench.common.metrics import overlaps
 from qa.search.mismatch import lacks_negation, lacks_number
 from qa.search.params import DEFAULT_ANSWER, AnswerParams
+from qa.search.rerank import CONFIDENCE_FEATURES
 from train.devcheck import ask_each, selected
 from train.evaluate import roc_auc
 
@@ -135,28 +136,46 @@ def _aucs(usable: list[Asked], p: np.ndarray, right: np.ndarray) -> dict[str, fl
     return {k: round(v, 4) for k, v in figures.items()}
 
 
+def with_cross(hand: np.ndarray, fitted: np.ndarray) -> np.ndarray:
+    """Weights over CONFIDENCE_FEATURES of `fitted[0] + fitted[1] x (the hand rule's logit) + fitted[2] x cross`."""
+    w = fitted[1] * hand
+    w[0] += fitted[0]
+    w[1 + CONFIDENCE_FEATURES.index("cross")] += fitted[2]
+    return w
+
+
 def fit_confidence(asked: list[Asked], weight: float, top: int, folds: int = 4) -> tuple[np.ndarray, np.ndarray, dict]:
-    """The confidence's weights, its probabilities on DEV and the figures it was chosen by: a logistic regression
-    (target: the first quote is right; figures held out by group fold) unless the hand rule separates on-topic
-    unanswerable questions or wrong first quotes better."""
+    """The confidence's weights, its probabilities on DEV and the figures it was chosen by. Three candidates, each
+    fitted by logistic regression (target: the first quote is right; figures held out by group fold) except the
+    first: the hand rule; the hand rule's logit and the cross-encoder's cosine; every feature. Chosen: of those
+    that separate on-topic and off-topic unanswerable questions and wrong first quotes at least as well as the
+    hand rule, the best on on-topic ones and wrong first quotes together."""
     usable = [a for a in asked if len(a.score)]
     x = np.stack([a.confidence_row(weight, top) for a in usable])
     y = np.array([bool(a.right[a.first(weight, top)]) for a in usable])
     # crc32, not hash(): Python salts string hashes per process, and the folds must be the same every run.
     fold = np.array([zlib.crc32(f"{a.split}:{a.group}".encode()) % folds for a in usable])
-    held = np.zeros(len(usable))
-    for f in range(folds):
-        w = fit_logistic(x[fold != f], y[fold != f])
-        held[fold == f] = _sigmoid(w[0] + x[fold == f] @ w[1:])
     hand = hand_weights()
-    by_hand = _sigmoid(hand[0] + x @ hand[1:])
-    figures = {"fitted_cross_validated": _aucs(usable, held, y), "hand_rule": _aucs(usable, by_hand, y)}
-    fitted_wins = all(
-        figures["fitted_cross_validated"][k] >= figures["hand_rule"][k]
-        for k in ("auc_squad_on_topic", "auc_right_first_quote")
-    )
-    figures["chosen"] = "fitted" if fitted_wins else "hand rule"
-    return (fit_logistic(x, y), held, figures) if fitted_wins else (hand, by_hand, figures)
+    logit = hand[0] + x @ hand[1:]
+    two = np.column_stack([logit, x[:, CONFIDENCE_FEATURES.index("cross")]])
+    candidates = {
+        "hand rule": (hand, _sigmoid(logit)),
+        "hand rule and cross": (with_cross(hand, fit_logistic(two, y)), _held_out(two, y, fold)),
+        "fitted": (fit_logistic(x, y), _held_out(x, y, fold)),
+    }
+    figures = {name: _aucs(usable, p, y) for name, (_, p) in candidates.items()}
+    fair = [n for n in candidates if all(figures[n][k] >= figures["hand rule"][k] for k in figures[n])]
+    chosen = max(fair, key=lambda n: figures[n]["auc_squad_on_topic"] + figures[n]["auc_right_first_quote"])
+    return *candidates[chosen], figures | {"chosen": chosen}
+
+
+def _held_out(x: np.ndarray, y: np.ndarray, fold: np.ndarray) -> np.ndarray:
+    """Each row's probability from a logistic regression fitted on the other folds."""
+    p = np.zeros(len(y))
+    for f in np.unique(fold):
+        w = fit_logistic(x[fold != f], y[fold != f])
+        p[fold == f] = _sigmoid(w[0] + x[fold == f] @ w[1:])
+    return p
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
