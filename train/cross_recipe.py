@@ -5,14 +5,16 @@
 2. Save it as float16 with its tokenizer, and ask every DEV question through QAService with it (train/crossdev.py).
 3. Choose, from that one pass, how many candidates it re-scores and the weight of its cosine beside the hand
    score (best mean quote@1 of SQuAD and COVID-QA DEV within the cost bound `max_top`; the fewest candidates
-   within 0.3 points of it), fit the confidence (logistic regression, cross-validated by article; the hand rule's
-   instead when it separates better) and pick the decline threshold from the coverage table (train/devcheck.py's
-   rule).
+   within 0.3 points of it), fit the confidence (the hand rule, or a logistic regression cross-validated by article
+   where it separates at least as well: train.crossdev.fit_confidence) and pick the decline threshold from the
+   coverage table (train/devcheck.py's rule).
 4. Write manifest.json (every file's SHA-256, settings, data hashes, figures, versions); the folder replaces
    `out` whole.
 
 Usage: python -m train.cross_recipe [--data ../shared] [--out models/selector] [--layers 4] [--steps 1500]
        [--limit N] [--dev-cache bench/out] [--trained FOLDER (skip step 1: re-calibrate that folder's model)]
+       [--answerable-steps N (train on for "not answered here"; off by default)] [--first FOLDER (the first part
+       of step 1 taken from that folder)]
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.search.rerank import CONFIDENCE_FEATURES, CROSS_FORMAT
+from qa.search.selector import read_manifest
 from train.crossdev import TOPS, ask, choose, fit_confidence
 from train.data import DataConfig, input_hashes
 from train.devcheck import choose_threshold, coverage_table
@@ -41,7 +44,7 @@ TRAIN = CrossConfig(steps=1500, layers=4, lr=5e-5, warmup=100, sample=0)
 # beat the hand rule on all three DEV AUCs, and quote@1 did not move (docs/SELECTOR.md, stop 23). 300 is measured.
 ANSWERABLE = CrossConfig(
     steps=0,
-    layers=4,
+    layers=TRAIN.layers,
     lr=2e-5,
     warmup=30,
     sample=0,
@@ -99,10 +102,10 @@ def train_model(recipe: CrossRecipe, data: str, tmp: Path, first: Path | None = 
     started = time.perf_counter()
     config = replace(recipe.train, data=data)
     if first:
+        # Checked against its files; its own training record, and which model this run trained on from.
+        manifest = read_manifest(first)
+        record = manifest["training"] | {"first_model_sha256": manifest["files"]["model.safetensors"]}
         scorer = SegmentCosine(config.max_length, config.layers, first)
-        # Its own record, and which model it was: what this run trained on from.
-        record = reuse_model(first, None)
-        record["first_model_sha256"] = json.loads((first / "manifest.json").read_text())["files"]["model.safetensors"]
     else:
         torch.manual_seed(config.seed)
         scorer = SegmentCosine(config.max_length, config.layers)
@@ -118,13 +121,11 @@ def train_model(recipe: CrossRecipe, data: str, tmp: Path, first: Path | None = 
     return record | {"seconds": round(time.perf_counter() - started)}
 
 
-def reuse_model(trained: Path, tmp: Path | None) -> dict:
-    """Step 1 skipped: the model of a folder this recipe wrote, copied into tmp (when given), with its training
-    record."""
+def reuse_model(trained: Path, tmp: Path) -> dict:
+    """Step 1 skipped: the model of a folder this recipe wrote, copied into tmp, with its training record."""
     record = json.loads((trained / "manifest.json").read_text(encoding="utf-8"))
-    if tmp:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(trained, tmp, ignore=shutil.ignore_patterns("manifest.json"))
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(trained, tmp, ignore=shutil.ignore_patterns("manifest.json"))
     return record["training"]
 
 

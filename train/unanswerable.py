@@ -24,11 +24,19 @@ OPPOSITES = (
     "fastest slowest|strongest weakest|richest poorest|heaviest lightest|many few|allowed banned|support oppose|"
     "supported opposed|accepted rejected|open closed|rise fall|gain loss"
 )
-ANTONYM: dict[str, str] = {}
-for _pair in OPPOSITES.split("|"):
-    _a, _b = _pair.split()
-    ANTONYM.setdefault(_a, _b)
-    ANTONYM.setdefault(_b, _a)
+
+
+def _antonyms(pairs: str) -> dict[str, str]:
+    """Each word of each pair to the other (the first pair a word is in wins)."""
+    antonym: dict[str, str] = {}
+    for pair in pairs.split("|"):
+        a, b = pair.split()
+        antonym.setdefault(a, b)
+        antonym.setdefault(b, a)
+    return antonym
+
+
+ANTONYM = _antonyms(OPPOSITES)
 
 
 def _kind(word: str, first: bool) -> str | None:
