@@ -172,6 +172,8 @@ def test_the_recipe_chooses_within_the_cost_bound():
     assert top == 5 and weight > 0  # candidate 4 is reached only with the top 5
     top, weight, table = choose(questions, max_top=3)
     assert top == 3 and weight > 0 and {r["top"] for r in table} == {3, 5, 10}  # every row is still recorded
+    # Within the top 3 only the two questions whose right candidate is second can be answered; the top 5 reach all.
+    assert {(r["top"], r["squad_ceiling"]) for r in table} == {(3, 0.25), (5, 1.0), (10, 1.0)}
 
 
 def test_the_confidence_takes_the_cross_encoder_cosine_only_where_it_separates_better():

@@ -89,11 +89,24 @@ def quote_at_1(asked: list[Asked], weight: float, top: int, split: str) -> float
     return float(np.mean([a.right[a.first(weight, top)] for a in mine])) if mine else float("nan")
 
 
+def ceiling(asked: list[Asked], top: int, split: str) -> float:
+    """Share of the split's answerable questions with a right quote among the first `top` candidates: the
+    quote@1 a perfect re-ranker of those candidates would reach."""
+    mine = [a for a in asked if a.split == split and a.answerable and len(a.score)]
+    return float(np.mean([a.right[:top].any() for a in mine])) if mine else float("nan")
+
+
 def choose(asked: list[Asked], max_top: int = max(TOPS), weights: tuple[float, ...] = WEIGHTS):
     """(top, weight, table): the best mean quote@1 over SQuAD and COVID-QA DEV with at most `max_top` candidates
-    (the cost), and the fewest candidates whose best comes within TOLERANCE of it. The table has every TOPS."""
+    (the cost), and the fewest candidates whose best comes within TOLERANCE of it. The table has every TOPS, each
+    row with the ceiling of its candidates."""
     table = [
-        {"top": n, "weight": w, **{f"{s}_quote_at_1": round(quote_at_1(asked, w, n, s), 4) for s in SPLITS}}
+        {
+            "top": n,
+            "weight": w,
+            **{f"{s}_quote_at_1": round(quote_at_1(asked, w, n, s), 4) for s in SPLITS},
+            **{f"{s}_ceiling": round(ceiling(asked, n, s), 4) for s in SPLITS},
+        }
         for n in TOPS
         for w in weights
     ]
