@@ -85,15 +85,19 @@ def _asked(service, name: str, q: Question) -> Asked:
 
 def quote_at_1(asked: list[Asked], weight: float, top: int, split: str) -> float:
     """Share of the split's answerable questions whose first quote is right at `weight` over `top` candidates."""
-    mine = [a for a in asked if a.split == split and a.answerable and len(a.score)]
+    mine = _answerable(asked, split)
     return float(np.mean([a.right[a.first(weight, top)] for a in mine])) if mine else float("nan")
 
 
 def ceiling(asked: list[Asked], top: int, split: str) -> float:
     """Share of the split's answerable questions with a right quote among the first `top` candidates: the
     quote@1 a perfect re-ranker of those candidates would reach."""
-    mine = [a for a in asked if a.split == split and a.answerable and len(a.score)]
+    mine = _answerable(asked, split)
     return float(np.mean([a.right[:top].any() for a in mine])) if mine else float("nan")
+
+
+def _answerable(asked: list[Asked], split: str) -> list[Asked]:
+    return [a for a in asked if a.split == split and a.answerable and len(a.score)]
 
 
 def choose(asked: list[Asked], max_top: int = max(TOPS), weights: tuple[float, ...] = WEIGHTS):
