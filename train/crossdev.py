@@ -104,12 +104,13 @@ def choose(asked: list[Asked], max_top: int = max(TOPS), weights: tuple[float, .
     """(top, weight, table): the best mean quote@1 over SQuAD and COVID-QA DEV with at most `max_top` candidates
     (the cost), and the fewest candidates whose best comes within TOLERANCE of it. The table has every TOPS, each
     row with the ceiling of its candidates."""
+    ceilings = {n: {f"{s}_ceiling": round(ceiling(asked, n, s), 4) for s in SPLITS} for n in TOPS}
     table = [
         {
             "top": n,
             "weight": w,
             **{f"{s}_quote_at_1": round(quote_at_1(asked, w, n, s), 4) for s in SPLITS},
-            **{f"{s}_ceiling": round(ceiling(asked, n, s), 4) for s in SPLITS},
+            **ceilings[n],
         }
         for n in TOPS
         for w in weights
