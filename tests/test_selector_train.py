@@ -214,7 +214,9 @@ def test_the_cross_encoder_recipe_writes_a_folder_the_runtime_loads_and_reproduc
 
     whole = tmp_path / "whole"
     manifest = _cross_recipe(data, whole, "--answerable-steps", "2")
-    assert manifest["format"] == "qa-selector/cross-2" and {"model.onnx", "tokenizer.json"} <= set(manifest["files"])
+    assert manifest["format"] == "qa-selector/cross-1" and {"model.safetensors", "tokenizer.json"} <= set(
+        manifest["files"]
+    )
     assert set(manifest["data"]) == {
         "train/squad11_train/train.jsonl.gz",
         "train/medquad_full/train.jsonl.gz",
@@ -231,9 +233,9 @@ def test_the_cross_encoder_recipe_writes_a_folder_the_runtime_loads_and_reproduc
     # The first part alone, then trained on from its folder: the same model and calibration as the whole run.
     first = _cross_recipe(data, tmp_path / "first", "--answerable-steps", "0")
     on = _cross_recipe(data, tmp_path / "on", "--first", str(tmp_path / "first"), "--answerable-steps", "2")
-    assert on["training"]["first_model_sha256"] == first["files"]["model.onnx"]
+    assert on["training"]["first_model_sha256"] == first["files"]["model.safetensors"]
     assert on["training"]["losses"] == manifest["training"]["losses"]
-    assert on["files"]["model.onnx"] == manifest["files"]["model.onnx"]
+    assert on["files"]["model.safetensors"] == manifest["files"]["model.safetensors"]
     assert on["confidence"] == manifest["confidence"]
     # Re-calibrating a trained folder (step 1 skipped) keeps its model and its training record.
     recalibrated = _cross_recipe(data, tmp_path / "again", "--trained", str(whole))

@@ -2,8 +2,7 @@
 
 1. Train the segment-cosine cross-encoder (train/segment_cross.py) on MiniLM's first layers: SQuAD 1.1 train,
    MedQuAD and SelQA questions, each with its answer sentence and hard negatives (train/data.py).
-2. Save it as an ONNX graph with float16 weights (train/onnx_model.py) with its config and tokenizer, and ask
-   every DEV question through QAService with it (train/crossdev.py).
+2. Save it as float16 with its tokenizer, and ask every DEV question through QAService with it (train/crossdev.py).
 3. Choose, from that one pass, how many candidates it re-scores and the weight of its cosine beside the hand
    score (best mean quote@1 of SQuAD and COVID-QA DEV within the cost bound `max_top`; the fewest candidates
    within 0.3 points of it), fit the confidence (the hand rule, or a logistic regression cross-validated by article
@@ -36,7 +35,6 @@ from train.crossdev import TOPS, ask, choose, fit_confidence
 from train.data import DataConfig, input_hashes
 from train.devcheck import choose_threshold, coverage_table
 from train.export import write_manifest
-from train.onnx_model import ONNX_FILE, export
 from train.segment_cross import CrossConfig, SegmentCosine, fit
 
 # The shipped run's training settings (docs/SELECTOR.md: why these layers and steps).
@@ -65,16 +63,18 @@ class CrossRecipe:
     top: int = max(TOPS)  # candidates re-scored on DEV; the recipe ships the fewest that do as well
     # The cost bound: 5 pairs through 4 layers made `ask` 5.4x a bare encode, over the issue's 4x (docs/SELECTOR.md).
     max_top: int = 3
+    # No int8: dynamic quantization scales by the whole batch, so a pair's score would hang on its batch mates.
+    quantize: bool = False
     dev_limit: int = 0  # DEV questions per set; 0 = all (small for tests)
     dev_cache: str = "bench/out"  # DEV indexes and vectors: the bench's own cache
 
 
 def save_model(scorer: SegmentCosine, out: Path) -> None:
-    """The transformer as an ONNX graph with float16 weights, its config and its tokenizer, in a fresh folder."""
+    """The transformer as float16 and its tokenizer, in a fresh folder."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    export(scorer.model, out / ONNX_FILE)
-    scorer.model.config.save_pretrained(out)
+    scorer.model.half().save_pretrained(out, safe_serialization=True)
+    scorer.model.float()
     scorer.tokenizer.save_pretrained(out)
 
 
@@ -87,6 +87,7 @@ def runtime_manifest(
             "top": top,
             "weight": weight,
             "max_length": recipe.train.max_length,
+            "quantize": recipe.quantize,
         },
         "confidence": {"features": list(CONFIDENCE_FEATURES), "weights": [round(float(w), 6) for w in confidence]},
         "decline_below": decline_below,
@@ -103,7 +104,7 @@ def train_model(recipe: CrossRecipe, data: str, tmp: Path, first: Path | None = 
     if first:
         # Checked against its files; its own training record, and which model this run trained on from.
         manifest = read_manifest(first)
-        record = manifest["training"] | {"first_model_sha256": manifest["files"][ONNX_FILE]}
+        record = manifest["training"] | {"first_model_sha256": manifest["files"]["model.safetensors"]}
         scorer = SegmentCosine(config.max_length, config.layers, first)
     else:
         torch.manual_seed(config.seed)

@@ -74,7 +74,7 @@ def build_model(dim: int):
     import torch.nn.functional as F
     from torch import nn
 
-    from train.models import normalized_mean
+    from qa.search.rerank import normalized_mean
 
     class MaxSim(nn.Module):
         def __init__(self) -> None:

@@ -17,13 +17,6 @@ def keep_layers(bert: nn.Module, layers: int) -> None:
     bert.config.num_hidden_layers = layers
 
 
-def normalized_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Average of the token vectors a mask selects (MiniLM's own pooling), L2-normalised."""
-    m = mask.unsqueeze(-1).to(hidden.dtype)
-    pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
-    return torch.nn.functional.normalize(pooled, p=2, dim=1)
-
-
 def build_cross(layers: int, seed: int):
     """(model, tokenizer): MiniLM's first `layers` layers under a freshly initialised 1-logit head."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer

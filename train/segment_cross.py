@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.search.rerank import segment_cosines
 from train.data import DataConfig, Group, load_groups
 from train.evaluate import DEFAULT_CACHE, metrics
 from train.evaluate import run as run_scorer
@@ -61,45 +62,19 @@ class SegmentCosine:
         self.torch = torch
         path = str(folder or bundled_path())  # a folder: a model this recipe trained, to train further
         self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = from_graph(folder) if folder else AutoModel.from_pretrained(path, dtype=torch.float32)
+        self.model = AutoModel.from_pretrained(path, dtype=torch.float32)
         keep_layers(self.model, layers)
         self.scale = torch.nn.Parameter(torch.tensor(20.0))
         self.none = torch.nn.Parameter(torch.tensor(0.5))  # the cosine that "none of these" stands at
         self.max_length = max_length
 
     def scores(self, questions: list[str], sentences: list[str]):
-        """Cosines of each pair's question and sentence segments (a tensor, one per pair), as qa serves them
-        (qa.search.rerank.segment_cosines pools the same way in numpy)."""
-        from train.models import normalized_mean
-
-        torch = self.torch
-        enc = self.tokenizer(
-            questions, sentences, truncation="only_second", max_length=self.max_length, padding=True,
-            return_tensors="pt",
-        )  # fmt: skip
-        segment = enc["token_type_ids"]
-        enc["token_type_ids"] = torch.zeros_like(segment)  # all 0, as MiniLM was trained
-        hidden = self.model(**enc).last_hidden_state
-        mask = enc["attention_mask"].bool()
-        question = normalized_mean(hidden, (segment == 0) & mask)
-        return (question * normalized_mean(hidden, (segment == 1) & mask)).sum(-1)
+        """Cosines of each pair's question and sentence segments (a tensor, one per pair), as qa serves them."""
+        return segment_cosines(self.model, self.tokenizer, questions, sentences, self.max_length)
 
     def score(self, question: str, candidates: list[str]) -> np.ndarray:
         """One question's candidates scored (train.evaluate's Scorer)."""
         return self.scores([question] * len(candidates), candidates).numpy()
-
-
-def from_graph(folder: Path):
-    """The transformer of a folder the recipe saved: its config, with the weights of its ONNX graph."""
-    from transformers import AutoConfig, AutoModel
-
-    from train.onnx_model import ONNX_FILE, load_weights
-
-    model = AutoModel.from_config(AutoConfig.from_pretrained(str(folder)))
-    missing, unexpected = model.load_state_dict(load_weights(folder / ONNX_FILE), strict=False)
-    if unexpected or any(not name.startswith("pooler.") for name in missing):  # the pooler is never used
-        raise ValueError(f"{folder}: the graph's weights do not fit its config ({missing[:3]}, {unexpected[:3]})")
-    return model.eval()
 
 
 def fit(scorer: SegmentCosine, config: CrossConfig) -> list[float]:

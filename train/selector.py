@@ -14,8 +14,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from qa.search.rerank import normalized_mean
 from train.data import DataConfig, Group, input_hashes, load_groups
-from train.models import build_bi, build_cross, normalized_mean, parameter_groups
+from train.models import build_bi, build_cross, parameter_groups
 
 
 @dataclass(frozen=True)
