@@ -43,8 +43,11 @@ def common(func):
     )
     @click.option(
         "--selector",
-        metavar="PATH|none",
-        help="The learned answer selector: a folder made by `make train`, or none [env QA_SELECTOR; default: none]",
+        metavar="shipped|PATH|none",
+        help=(
+            "The learned answer selector: shipped (the one `make train` made, in models/selector/), another folder "
+            "it made, or none (the hand-weighted score) [env QA_SELECTOR; default: shipped]"
+        ),
     )
     @functools.wraps(func)
     def wrapper(corpus_dir, index_dir, model, selector, **kwargs):

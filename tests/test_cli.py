@@ -63,6 +63,15 @@ def test_help_on_every_command(command, flag):
         assert "--corpus" in result.output and "--index" in result.output and "--model" in result.output
 
 
+def test_help_states_the_defaults_qa_uses():
+    """The defaults `qa ask --help` states are the ones Settings gives (the selector's once said "none")."""
+    text = " ".join(CliRunner().invoke(qa.cli.cli, ["ask", "--help"]).output.split())
+    defaults = Settings.from_env(env={})
+    assert f"[env QA_SELECTOR; default: {defaults.selector}]" in text
+    assert "(the hand-weighted score) [env QA_SELECTOR" in text
+    assert f"[env QA_MODE; default: {defaults.mode}]" in text
+
+
 # --- build -------------------------------------------------------------------------------------------------------
 
 
