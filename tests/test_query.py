@@ -18,6 +18,16 @@ def test_pronouns_and_short_questions_lean_on_history():
     assert not leans_on_history("What causes hemifacial spasm?")
 
 
+def test_a_question_that_continues_the_last_one_leans_on_history():
+    assert leans_on_history("And the side effects?")
+    assert leans_on_history("What about botulinum toxin injections?")
+    assert leans_on_history("how about in children?")
+    assert not leans_on_history("Anderson reported which side effects?")
+    assert resolve("And the side effects?", ["Is botulinum toxin used for hemifacial spasm?"]) == (
+        "And the side effects? (botulinum toxin used hemifacial spasm)"
+    )
+
+
 def test_self_contained_question_is_searched_as_is():
     history = ["What is hemifacial spasm?"]
     assert resolve("  What   causes facial twitching? ", history) == "What causes facial twitching?"

@@ -12,6 +12,9 @@ _ANAPHORA = re.compile(
     r"the (?:disease|condition|disorder|illness|problem|procedure|operation|surgery|treatment|drug|symptoms?))\b",
     re.IGNORECASE,
 )
+# A question that opens by continuing the last one ("And the side effects?", "What about surgery?") is elliptical:
+# what it asks about was said before, whatever words it has of its own.
+_CONTINUES = re.compile(r"^\W*(?:and|also|what about|how about|what of|same for|as for)\b", re.IGNORECASE)
 # Fewer content words than this and a question is taken as leaning on the conversation.
 MIN_OWN_WORDS = 2
 _VAGUE = frozenset(["else", "more", "other", "another", "one", "thing", "things", "something", "anything"])
@@ -30,7 +33,10 @@ def content_words(text: str) -> list[str]:
 
 def leans_on_history(question: str) -> bool:
     """Whether a question needs earlier turns to be understood."""
-    return bool(_ANAPHORA.search(question)) or len(content_words(question)) < MIN_OWN_WORDS
+    return (
+        bool(_ANAPHORA.search(question) or _CONTINUES.match(question))
+        or len(content_words(question)) < MIN_OWN_WORDS
+    )
 
 
 def topic(history: list[str]) -> list[str]:
