@@ -34,8 +34,7 @@ def content_words(text: str) -> list[str]:
 def leans_on_history(question: str) -> bool:
     """Whether a question needs earlier turns to be understood."""
     return (
-        bool(_ANAPHORA.search(question) or _CONTINUES.match(question))
-        or len(content_words(question)) < MIN_OWN_WORDS
+        bool(_ANAPHORA.search(question) or _CONTINUES.match(question)) or len(content_words(question)) < MIN_OWN_WORDS
     )
 
 
