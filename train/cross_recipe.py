@@ -11,7 +11,7 @@
 4. Write manifest.json (every file's SHA-256, settings, data hashes, figures, versions); the folder replaces
    `out` whole.
 
-Usage: python -m train.cross_recipe [--data ../shared] [--out models/selector] [--layers 4] [--steps 1500]
+Usage: python -m train.cross_recipe [--data ../shared] [--out models/selector] [--layers 4] [--steps 1500] [--seed 0]
        [--limit N] [--dev-cache bench/out] [--trained FOLDER (skip step 1: re-calibrate that folder's model)]
        [--answerable-steps N (train on for "not answered here"; off by default)] [--first FOLDER (the first part
        of step 1 taken from that folder)]
@@ -181,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("models/selector"))
     parser.add_argument("--layers", type=int, default=TRAIN.layers, help="MiniLM layers kept")
     parser.add_argument("--steps", type=int, default=TRAIN.steps, help="training steps")
+    parser.add_argument("--seed", type=int, default=TRAIN.seed, help="training seed (dropout, negatives drawn)")
     parser.add_argument("--limit", type=int, default=0, help="DEV questions per set (tests)")
     parser.add_argument("--dev-cache", default="bench/out", help="where DEV indexes and vectors are kept")
     parser.add_argument("--trained", type=Path, help="skip training: re-calibrate the model of a folder it wrote")
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
         "--first", type=Path, help="skip the first part of training: train on for answerability from a folder it wrote"
     )
     args = parser.parse_args(argv)
-    train = replace(TRAIN, layers=args.layers, steps=args.steps)
+    train = replace(TRAIN, layers=args.layers, steps=args.steps, seed=args.seed)
     answerable = replace(
         ANSWERABLE, layers=args.layers, steps=args.answerable_steps, start=args.steps * TRAIN.groups_per_step
     )
