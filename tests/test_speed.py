@@ -107,3 +107,21 @@ def test_every_benchmark_module_imports():
     assert {"bench.speed.build", "bench.quality.suite", "bench.common.stats", "bench.reliability.load"} <= set(names)
     for name in names:
         importlib.import_module(name)  # a package's __main__ runs nothing on import
+
+
+def test_the_served_app_runs_the_selector_the_settings_name(tmp_path, monkeypatch):
+    """bench-speed times one selector in process and over HTTP, whatever QA_SELECTOR the shell holds."""
+    from bench.speed import server
+
+    seen = {}
+
+    def popen(cmd, env, **kwargs):
+        seen.update(env)
+        raise OSError("not started in this test")
+
+    monkeypatch.setenv("QA_SELECTOR", "shipped")
+    monkeypatch.setattr(server.subprocess, "Popen", popen)
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", selector="none")
+    with pytest.raises(OSError):
+        server.serve(settings, workers=1)
+    assert seen["QA_SELECTOR"] == "none" and seen["QA_INDEX_DIR"] == str(tmp_path / "index")

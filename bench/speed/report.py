@@ -31,7 +31,8 @@ def markdown(r: dict) -> str:
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, load average at start "
         f"{m['load_average']}; Python {m['python']}, torch {m['torch']}; {r['workers']} gunicorn workers, "
-        f"{r['threads_per_process']} torch/FAISS thread(s) per process. Run took {r['seconds']} s.",
+        f"{r['threads_per_process']} torch/FAISS thread(s) per process; answer selector "
+        f"{r.get('selector', 'shipped')}. Run took {r['seconds']} s.",
         "",
     ]
     out += _latency(r["latency"]) + _throughput(r["throughput"]) + _build(r["build"]) + _memory(r["memory"])

@@ -53,7 +53,8 @@ class Served:
 def serve(settings: Settings, workers: int, timeout: float = 180.0, env: dict | None = None) -> Served:
     """Start `qa serve --workers N` over the settings' index and wait until every worker answers."""
     port = free_port()
-    env = dict(os.environ, QA_CORPUS_DIR=str(settings.corpus_dir), QA_INDEX_DIR=str(settings.index_dir), **env or {})
+    paths = {"QA_CORPUS_DIR": str(settings.corpus_dir), "QA_INDEX_DIR": str(settings.index_dir)}
+    env = {**os.environ, **paths, "QA_SELECTOR": settings.selector, **(env or {})}
     env.setdefault("QA_RATE_LIMIT", "0")  # every load-test connection comes from one address: it would answer 429s
     cmd = [sys.executable, "-m", "qa", "serve", "--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,6 +1,6 @@
 """`make bench-speed`: latency, throughput, build, memory and scale of qa as ratios against bare encoding.
 
-Usage: python -m bench.speed [--quick] [--skip-scale] [--out bench/out]
+Usage: python -m bench.speed [--quick] [--skip-scale] [--out bench/out] [--selector shipped|PATH|none]
 Every comparison is measured in the same run, interleaved where it can be, because the machine may be shared.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -36,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: finishes in under 2 minutes")
     parser.add_argument("--skip-scale", action="store_true", help="leave out the generated-corpus scale runs")
     parser.add_argument("--out", type=Path, default=OUT_DIR)
+    parser.add_argument(
+        "--selector",
+        default=os.environ.get("QA_SELECTOR", Settings().selector),
+        help="the answer selector timed, in process and served alike [env QA_SELECTOR; default: shipped]",
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     started = time.monotonic()
@@ -45,10 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"machine": machine(), "quick": args.quick, "workers": workers, "threads_per_process": threads}
 
     work = args.out / ("speed-quick" if args.quick else "speed")
-    settings = Settings(corpus_dir=work / "corpus", index_dir=work / "index")
+    settings = Settings(corpus_dir=work / "corpus", index_dir=work / "index", selector=args.selector)
     doc_ids = write_corpus(settings.corpus_dir, plan["articles"])
     qs = questions(doc_ids, plan["questions"])
     service = QAService(settings)
+    results["selector"] = service.selector.identity if service.selector else "none"
 
     _step("build")
     results["build"] = speed_build.measure(settings, service)
