@@ -87,3 +87,15 @@ def test_evaluate_counts_hits_declines_and_misses():
 def test_evaluate_of_nothing():
     report = evaluate(ScriptedService({}), [])
     assert (report.questions, report.hit_at_1, report.declined_out_of_scope, report.misses) == (0, 0.0, 0.0, [])
+
+
+def test_the_patient_worded_check_set_holds_answers_from_the_default_corpus():
+    """bench/quality/patient.jsonl stays scoreable: unique ids, and every accepted answer is in the default article."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    items = read_items(root / "bench" / "quality" / "patient.jsonl")
+    text = fold((root / "corpus" / "what-causes-facial-twitching.txt").read_text(encoding="utf-8"))
+    assert len({i.id for i in items}) == len(items) >= 30
+    assert [a for i in items for a in i.answers if fold(a) not in text] == []
+    assert sum(not i.answers for i in items) >= 4  # questions the article does not answer, to be declined
