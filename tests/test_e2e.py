@@ -65,6 +65,17 @@ def test_out_of_scope_questions_are_declined(real_service, question):
     assert answer.abstained and answer.citations == []
 
 
+def test_the_longest_question_allowed_is_answered_with_the_shipped_selector(real_service):
+    """A question at MAX_QUESTION_CHARS is longer than a cross-encoder pair: it is cut to fit, not an error."""
+    from qa.search.validate import MAX_QUESTION_CHARS
+
+    assert real_service.settings.selector == "shipped" and real_service.selector is not None
+    sentence = "Why does the facial nerve get compressed by an artery near the brainstem in hemifacial spasm? "
+    answer = real_service.ask((sentence * 40)[:MAX_QUESTION_CHARS])
+    assert not answer.abstained and answer.citations
+    assert_offsets(answer)
+
+
 def test_every_indexed_span_is_exact_and_chrome_and_repeats_are_left_out(real_service):
     data = real_service.load().retriever.data
     text = source_text(DEFAULT_CORPUS / DOC_ID)

@@ -69,6 +69,20 @@ def test_the_runtime_scores_pairs_as_the_training_scorer_does(folder, model):
     assert quantized.cosines(QUESTION, sentences) == pytest.approx(got, abs=0.1)
 
 
+def test_a_question_longer_than_a_pair_is_scored_and_a_short_ones_pairs_are_unchanged(folder):
+    from qa.search.validate import MAX_QUESTION_CHARS
+
+    selector = open_selector(str(folder))
+    longest = (QUESTION + " ") * (MAX_QUESTION_CHARS // (len(QUESTION) + 1))
+    long_sentence = "Augustin-Jean Fresnel invented the lens that " + "lighthouses used for centuries " * 40
+    got = selector.cosines(longest, ["Augustin-Jean Fresnel invented the lens.", long_sentence])
+    assert got.shape == (2,) and np.all(np.isfinite(got))
+    # A short question keeps every token and the sentence is cut to fit, as before.
+    enc = selector.tokenizer(QUESTION, long_sentence, truncation="only_second", max_length=128)
+    pair = selector.tokenizer(QUESTION, long_sentence, truncation="longest_first", max_length=128)
+    assert pair["input_ids"] == enc["input_ids"] and len(enc["input_ids"]) == 128
+
+
 def test_the_top_candidates_are_reordered_by_hand_score_plus_weighted_cosine(folder, tmp_path, corpus_dir):
     _write(folder, top=3, weight=5.0)
     service = QAService(

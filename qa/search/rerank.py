@@ -115,8 +115,10 @@ def segment_cosines(model, tokenizer, questions: list[str], sentences: list[str]
     (train/segment_cross.py) and serving score pairs through this one function."""
     import torch
 
+    # The longer of the two is cut first: a question is rarely more than a few tokens of the pair, and a long one
+    # (up to MAX_QUESTION_CHARS) must leave its sentence room rather than fail ("only_second" raised for it).
     enc = tokenizer(
-        questions, sentences, truncation="only_second", max_length=max_length, padding=True, return_tensors="pt"
+        questions, sentences, truncation="longest_first", max_length=max_length, padding=True, return_tensors="pt"
     )
     segment = enc["token_type_ids"]
     enc["token_type_ids"] = torch.zeros_like(segment)
