@@ -54,13 +54,19 @@ def folder(model, tmp_path):
 def test_the_runtime_scores_pairs_as_the_training_scorer_does(folder, model):
     import torch
 
+    from train.segment_cross import SegmentCosine
+
     selector = open_selector(str(folder))
     assert isinstance(selector, CrossSelector) and selector.reranks and len(selector.identity) == 16
-    sentences = ["Augustin-Jean Fresnel invented the lens.", "Lighthouses guide ships.", "It rained."]
+    # Pairs of different lengths, so that padding is masked out of the pooling; the last one is truncated.
+    sentences = ["Augustin-Jean Fresnel invented the lens.", "Lighthouses guide ships.", "It rained. " * 80]
     got = selector.cosines(QUESTION, sentences)
     with torch.inference_mode():
         want = model[1].scores([QUESTION] * 3, sentences).numpy()
-    assert got.shape == (3,) and np.all(np.abs(got) <= 1.0 + 1e-5)
+        # The same weights as the folder holds, read back into the training scorer (training goes on from them).
+        saved = SegmentCosine(128, 1, folder).scores([QUESTION] * 3, sentences).numpy()
+    assert got.shape == (3,) and np.all(np.abs(got) <= 1.0 + 1e-5) and len(set(got.round(4))) == 3
+    assert got == pytest.approx(saved, abs=1e-5)
     assert got == pytest.approx(want, abs=2e-2)  # the folder holds float16 weights
     assert selector.cosines(QUESTION, []).shape == (0,)
     quantized = CrossSelector(

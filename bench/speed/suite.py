@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -39,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT_DIR)
     parser.add_argument(
         "--selector",
-        default=os.environ.get("QA_SELECTOR", Settings().selector),
+        default=Settings.from_env().selector,
         help="the answer selector timed, in process and served alike [env QA_SELECTOR; default: shipped]",
     )
     args = parser.parse_args(argv)
