@@ -213,7 +213,7 @@ def test_the_cross_encoder_recipe_writes_a_folder_the_runtime_loads_and_reproduc
     from qa.search.selector import open_selector
 
     whole = tmp_path / "whole"
-    manifest = _cross_recipe(data, whole, "--answerable-steps", "2")
+    manifest = _cross_recipe(data, whole, "--more-steps", "1", "--answerable-steps", "2")
     assert manifest["format"] == "qa-selector/cross-1" and {"model.safetensors", "tokenizer.json"} <= set(
         manifest["files"]
     )
@@ -225,14 +225,18 @@ def test_the_cross_encoder_recipe_writes_a_folder_the_runtime_loads_and_reproduc
     chosen = [(row["top"], row["weight"]) for row in manifest["dev"]["choices"]]
     assert (manifest["rerank"]["top"], manifest["rerank"]["weight"]) in chosen and len(chosen) == 3 * 8
     assert 0.0 < manifest["decline_below"] < 1.0 and len(manifest["training"]["losses"]) == 1
-    answerable = manifest["training"]["answerable"]
-    assert len(answerable["losses"]) == 1 and answerable["train"]["start"] == 2 * answerable["train"]["groups_per_step"]
+    more, answerable = manifest["training"]["more"], manifest["training"]["answerable"]
+    # Each part trains on the groups after the last one's.
+    assert len(more["losses"]) == 1 and more["train"]["start"] == 2 * more["train"]["groups_per_step"]
+    assert len(answerable["losses"]) == 1 and answerable["train"]["start"] == 3 * answerable["train"]["groups_per_step"]
     assert not (tmp_path / "whole.tmp").exists()
     selector = open_selector(str(whole))
     assert isinstance(selector, CrossSelector) and selector.settings.top == manifest["rerank"]["top"]
     # The first part alone, then trained on from its folder: the same model and calibration as the whole run.
-    first = _cross_recipe(data, tmp_path / "first", "--answerable-steps", "0")
-    on = _cross_recipe(data, tmp_path / "on", "--first", str(tmp_path / "first"), "--answerable-steps", "2")
+    first = _cross_recipe(data, tmp_path / "first", "--more-steps", "0", "--answerable-steps", "0")
+    on = _cross_recipe(
+        data, tmp_path / "on", "--first", str(tmp_path / "first"), "--more-steps", "1", "--answerable-steps", "2"
+    )
     assert on["training"]["first_model_sha256"] == first["files"]["model.safetensors"]
     assert on["training"]["losses"] == manifest["training"]["losses"]
     assert on["files"]["model.safetensors"] == manifest["files"]["model.safetensors"]

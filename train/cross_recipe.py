@@ -39,6 +39,8 @@ from train.segment_cross import CrossConfig, SegmentCosine, fit
 
 # The shipped run's training settings (docs/SELECTOR.md: why these layers and steps).
 TRAIN = CrossConfig(steps=1500, layers=4, lr=5e-5, warmup=100, sample=0)
+# Then the same objective on groups not seen yet, the learning rate warmed up and decayed again.
+MORE = replace(TRAIN, steps=0, start=TRAIN.steps * TRAIN.groups_per_step)
 # Then, on groups not seen yet, answerability: some groups' right choice is "none of these" (train/unanswerable.py).
 # Off by default: 300 steps raised the cosine's on-topic AUC (0.566 -> 0.62 on DEV) but no confidence built on it
 # beat the hand rule on all three DEV AUCs, and quote@1 did not move (docs/SELECTOR.md, stop 23). 300 is measured.
@@ -48,7 +50,7 @@ ANSWERABLE = CrossConfig(
     lr=2e-5,
     warmup=30,
     sample=0,
-    start=TRAIN.steps * TRAIN.groups_per_step,
+    start=MORE.start + MORE.steps * MORE.groups_per_step,
     dropped_share=0.15,
     changed_share=0.25,
 )
@@ -59,6 +61,7 @@ class CrossRecipe:
     """What the recipe trains and how the selector is combined and calibrated."""
 
     train: CrossConfig = field(default_factory=lambda: TRAIN)
+    more: CrossConfig = field(default_factory=lambda: MORE)
     answerable: CrossConfig = field(default_factory=lambda: ANSWERABLE)
     top: int = max(TOPS)  # candidates re-scored on DEV; the recipe ships the fewest that do as well
     # The cost bound: 5 pairs through 4 layers made `ask` 5.4x a bare encode, over the issue's 4x (docs/SELECTOR.md).
@@ -95,8 +98,8 @@ def runtime_manifest(
 
 
 def train_model(recipe: CrossRecipe, data: str, tmp: Path, first: Path | None = None) -> dict:
-    """Step 1: train (its first part taken from `first`, a folder this recipe wrote, when given), then train for
-    answerability, and save the model into tmp; returns the training record for the manifest."""
+    """Step 1: train (its first part taken from `first`, a folder this recipe wrote, when given), train on, then
+    for answerability, and save the model into tmp; returns the training record for the manifest."""
     import torch
 
     started = time.perf_counter()
@@ -112,11 +115,13 @@ def train_model(recipe: CrossRecipe, data: str, tmp: Path, first: Path | None = 
         record = {"train": asdict(config) | {"data": None}, "losses": fit(scorer, config)}
         # Rounded as a saved folder holds it, so that training on from `first` gives the same model.
         scorer.model.half().float()
-    tune = replace(recipe.answerable, data=data)
-    torch.manual_seed(tune.seed)
-    with torch.no_grad():
-        scorer.scale.fill_(20.0)
-    record["answerable"] = {"train": asdict(tune) | {"data": None}, "losses": fit(scorer, tune)}
+    for part in ("more", "answerable"):
+        tune = replace(getattr(recipe, part), data=data)
+        # Each part starts as a folder would load it, so that training on from `first` gives the same model.
+        torch.manual_seed(tune.seed)
+        with torch.no_grad():
+            scorer.scale.fill_(20.0)
+        record[part] = {"train": asdict(tune) | {"data": None}, "losses": fit(scorer, tune)}
     save_model(scorer, tmp)
     return record | {"seconds": round(time.perf_counter() - started)}
 
@@ -185,18 +190,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=0, help="DEV questions per set (tests)")
     parser.add_argument("--dev-cache", default="bench/out", help="where DEV indexes and vectors are kept")
     parser.add_argument("--trained", type=Path, help="skip training: re-calibrate the model of a folder it wrote")
+    parser.add_argument("--more-steps", type=int, default=MORE.steps, help="steps trained on, on groups not seen yet")
     parser.add_argument(
         "--answerable-steps", type=int, default=ANSWERABLE.steps, help="answerability steps (measured: 300)"
     )
-    parser.add_argument(
-        "--first", type=Path, help="skip the first part of training: train on for answerability from a folder it wrote"
-    )
+    parser.add_argument("--first", type=Path, help="skip the first part of training: train on from a folder it wrote")
     args = parser.parse_args(argv)
     train = replace(TRAIN, layers=args.layers, steps=args.steps, seed=args.seed)
-    answerable = replace(
-        ANSWERABLE, layers=args.layers, steps=args.answerable_steps, start=args.steps * TRAIN.groups_per_step
+    more = replace(
+        MORE, layers=args.layers, steps=args.more_steps, seed=args.seed, start=args.steps * train.groups_per_step
     )
-    recipe = CrossRecipe(train, answerable, dev_limit=args.limit, dev_cache=args.dev_cache)
+    answerable = replace(
+        ANSWERABLE,
+        layers=args.layers,
+        steps=args.answerable_steps,
+        start=more.start + more.steps * more.groups_per_step,
+    )
+    recipe = CrossRecipe(train, more, answerable, dev_limit=args.limit, dev_cache=args.dev_cache)
     manifest = run(recipe, args.data, args.out, args.trained, args.first)
     print(json.dumps({k: manifest[k] for k in ("rerank", "decline_below", "dev", "bytes")}, indent=1))
 
