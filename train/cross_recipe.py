@@ -13,6 +13,7 @@
 
 Usage: python -m train.cross_recipe [--data ../shared] [--out models/selector] [--layers 4] [--steps 1500] [--seed 0]
        [--limit N] [--dev-cache bench/out] [--trained FOLDER (skip step 1: re-calibrate that folder's model)]
+       [--more-steps N (train on, the same objective; off by default)]
        [--answerable-steps N (train on for "not answered here"; off by default)] [--first FOLDER (the first part
        of step 1 taken from that folder)]
 """
@@ -39,7 +40,8 @@ from train.segment_cross import CrossConfig, SegmentCosine, fit
 
 # The shipped run's training settings (docs/SELECTOR.md: why these layers and steps).
 TRAIN = CrossConfig(steps=1500, layers=4, lr=5e-5, warmup=100, sample=0)
-# Then the same objective on groups not seen yet, the learning rate warmed up and decayed again.
+# Then the same objective on groups not seen yet, the learning rate warmed up and decayed again. Off by default:
+# 1,500 more steps moved SQuAD DEV up and COVID-QA DEV down by under a point each (docs/SELECTOR.md, stop 27).
 MORE = replace(TRAIN, steps=0, start=TRAIN.steps * TRAIN.groups_per_step)
 # Then, on groups not seen yet, answerability: some groups' right choice is "none of these" (train/unanswerable.py).
 # Off by default: 300 steps raised the cosine's on-topic AUC (0.566 -> 0.62 on DEV) but no confidence built on it
