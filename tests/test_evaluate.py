@@ -99,3 +99,15 @@ def test_the_patient_worded_check_set_holds_answers_from_the_default_corpus():
     assert len({i.id for i in items}) == len(items) >= 30
     assert [a for i in items for a in i.answers if fold(a) not in text] == []
     assert sum(not i.answers for i in items) >= 4  # questions the article does not answer, to be declined
+
+
+def test_the_follow_up_check_set_holds_answers_from_the_default_corpus():
+    """bench/quality/followup.jsonl stays scoreable: each question has a conversation, each answer is in the article."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    items = read_items(root / "bench" / "quality" / "followup.jsonl")
+    text = fold((root / "corpus" / "what-causes-facial-twitching.txt").read_text(encoding="utf-8"))
+    assert len({i.id for i in items}) == len(items) >= 16 and all(i.history for i in items)
+    assert [a for i in items for a in i.answers if fold(a) not in text] == []
+    assert sum(not i.answers for i in items) >= 2
