@@ -89,25 +89,28 @@ def test_evaluate_of_nothing():
     assert (report.questions, report.hit_at_1, report.declined_out_of_scope, report.misses) == (0, 0.0, 0.0, [])
 
 
-def test_the_patient_worded_check_set_holds_answers_from_the_default_corpus():
-    """bench/quality/patient.jsonl stays scoreable: unique ids, and every accepted answer is in the default article."""
+def _check_set(name: str) -> list:
+    """The items of a check set in bench/quality/, after checking that its ids are unique and that every accepted
+    answer is in the default article."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    items = read_items(root / "bench" / "quality" / "patient.jsonl")
+    items = read_items(root / "bench" / "quality" / name)
     text = fold((root / "corpus" / "what-causes-facial-twitching.txt").read_text(encoding="utf-8"))
-    assert len({i.id for i in items}) == len(items) >= 30
+    assert len({i.id for i in items}) == len(items)
     assert [a for i in items for a in i.answers if fold(a) not in text] == []
+    return items
+
+
+def test_the_patient_worded_check_set_holds_answers_from_the_default_corpus():
+    """bench/quality/patient.jsonl stays scoreable: unique ids, and every accepted answer is in the default article."""
+    items = _check_set("patient.jsonl")
+    assert len(items) >= 30
     assert sum(not i.answers for i in items) >= 4  # questions the article does not answer, to be declined
 
 
 def test_the_follow_up_check_set_holds_answers_from_the_default_corpus():
     """bench/quality/followup.jsonl stays scoreable: each question has a conversation, each answer is in the article."""
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent
-    items = read_items(root / "bench" / "quality" / "followup.jsonl")
-    text = fold((root / "corpus" / "what-causes-facial-twitching.txt").read_text(encoding="utf-8"))
-    assert len({i.id for i in items}) == len(items) >= 16 and all(i.history for i in items)
-    assert [a for i in items for a in i.answers if fold(a) not in text] == []
+    items = _check_set("followup.jsonl")
+    assert len(items) >= 16 and all(i.history for i in items)
     assert sum(not i.answers for i in items) >= 2

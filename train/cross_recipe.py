@@ -38,11 +38,17 @@ from train.devcheck import choose_threshold, coverage_table
 from train.export import write_manifest
 from train.segment_cross import CrossConfig, SegmentCosine, fit
 
+
+def after(part: CrossConfig) -> int:
+    """The first training group after a part's: the next part starts there, on groups not seen yet."""
+    return part.start + part.steps * part.groups_per_step
+
+
 # The shipped run's training settings (docs/SELECTOR.md: why these layers and steps).
 TRAIN = CrossConfig(steps=1500, layers=4, lr=5e-5, warmup=100, sample=0)
 # Then the same objective on groups not seen yet, the learning rate warmed up and decayed again. Off by default:
 # 1,500 more steps moved SQuAD DEV up and COVID-QA DEV down by under a point each (docs/SELECTOR.md, stop 27).
-MORE = replace(TRAIN, steps=0, start=TRAIN.steps * TRAIN.groups_per_step)
+MORE = replace(TRAIN, steps=0, start=after(TRAIN))
 # Then, on groups not seen yet, answerability: some groups' right choice is "none of these" (train/unanswerable.py).
 # Off by default: 300 steps raised the cosine's on-topic AUC (0.566 -> 0.62 on DEV) but no confidence built on it
 # beat the hand rule on all three DEV AUCs, and quote@1 did not move (docs/SELECTOR.md, stop 23). 300 is measured.
@@ -52,7 +58,7 @@ ANSWERABLE = CrossConfig(
     lr=2e-5,
     warmup=30,
     sample=0,
-    start=MORE.start + MORE.steps * MORE.groups_per_step,
+    start=after(MORE),
     dropped_share=0.15,
     changed_share=0.25,
 )
@@ -199,15 +205,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--first", type=Path, help="skip the first part of training: train on from a folder it wrote")
     args = parser.parse_args(argv)
     train = replace(TRAIN, layers=args.layers, steps=args.steps, seed=args.seed)
-    more = replace(
-        MORE, layers=args.layers, steps=args.more_steps, seed=args.seed, start=args.steps * train.groups_per_step
-    )
-    answerable = replace(
-        ANSWERABLE,
-        layers=args.layers,
-        steps=args.answerable_steps,
-        start=more.start + more.steps * more.groups_per_step,
-    )
+    more = replace(MORE, layers=args.layers, steps=args.more_steps, seed=args.seed, start=after(train))
+    answerable = replace(ANSWERABLE, layers=args.layers, steps=args.answerable_steps, start=after(more))
     recipe = CrossRecipe(train, more, answerable, dev_limit=args.limit, dev_cache=args.dev_cache)
     manifest = run(recipe, args.data, args.out, args.trained, args.first)
     print(json.dumps({k: manifest[k] for k in ("rerank", "decline_below", "dev", "bytes")}, indent=1))
