@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # FAISS and bm25s come with them; a `qa build` with nothing t
     import numpy as np
 
     from qa.search.answerer import Answer, Answerer
+    from qa.search.bridge import TermBridge
     from qa.search.retriever import Hit, Retriever
     from qa.search.selector import Selector
     from qa.search.shards import Shard
@@ -154,6 +155,7 @@ class QAService:
             if retriever is None:
                 return loaded  # swapped again while it was read; a later request reads the newest
             check_built_with(retriever.data.manifest, self.settings, self.model_identity())
+            retriever.bridge = self._bridge(retriever)
             from qa.search.answerer import Answerer
 
             load_stemmer()  # NLTK is read here rather than during the first question
@@ -162,6 +164,17 @@ class QAService:
             return self._loaded
         finally:
             self._reload_lock.release()
+
+    def _bridge(self, retriever: Retriever) -> TermBridge:
+        """Stand-ins for the question words this index lacks, from its documents' words (qa/search/bridge.py)."""
+        from qa.search.bridge import TermBridge
+
+        documents = retriever.data.documents
+        return TermBridge(
+            lambda: (d.text for d in documents),
+            lambda texts: self.embedder.encode(texts),
+            self.retrieval_params.stand_in_cosine,
+        )
 
     def loaded_version(self) -> str | None:
         """The version of the index in memory, without loading or checking anything."""

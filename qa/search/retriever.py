@@ -15,9 +15,10 @@ from qa.index.format import IndexedDocument
 from qa.index.lexical import BM25Index
 from qa.index.shards import shard_folders
 from qa.index.store import REBUILD_HINT, IndexData, read_index
+from qa.search.bridge import TermBridge
 from qa.search.params import DEFAULT_RETRIEVAL, RetrievalParams
 from qa.search.shards import Candidates, Shard, ShardedBM25, ShardSearcher, ShardUnavailable, merge, open_parts
-from qa.text.terms import terms
+from qa.text.terms import is_content, is_query_content, stem, terms, words
 
 # Sentence term sets kept in memory; cleared when full so a huge corpus cannot grow the cache unbounded.
 TERM_CACHE_SIZE = 200_000
@@ -51,6 +52,7 @@ class Retriever:
         self.shards = shards or []  # (first passage, passages, searcher) of each shard
         self.doc_index = {d.doc_id: i for i, d in enumerate(data.documents)}
         self._terms: dict[int, frozenset[str]] = {}
+        self.bridge: TermBridge | None = None  # set by the service, which holds the model (qa/search/bridge.py)
 
     @classmethod
     def open(
@@ -137,8 +139,20 @@ class Retriever:
         return sorted(rescored, key=lambda h: (-h.score, h.passage))
 
     def query_terms(self, text: str) -> list[str]:
-        """The terms of a question, each one typing error away from an indexed term corrected to it."""
-        return [self.bm25.correct(t) for t in terms(text)]
+        """The terms of a question, each one typing error away from an indexed term corrected to it, and each
+        word the index lacks replaced by its stand-in when it has one."""
+        out = []
+        for w in words(text):
+            if is_content(w):
+                stand_in = self.stand_in(w)
+                out.append(stem(stand_in) if stand_in else self.bm25.correct(stem(w)))
+        return out
+
+    def stand_in(self, word: str) -> str | None:
+        """The document word searched for a question word that the index does not know, if one is near enough."""
+        if self.bridge is None or not is_query_content(word) or self.bm25.knows(stem(word)):
+            return None
+        return self.bridge.stand_in(word)
 
     def term_weights(self, query_terms: list[str]) -> dict[str, float]:
         """IDF weight of each distinct query term, normalized to sum to 1."""

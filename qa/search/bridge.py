@@ -1,0 +1,73 @@
+"""Question words the documents never use, searched as the nearest word they do use ("botox" as "botuline").
+
+People ask in their own words: "pills" where an article says "medication", "eyesight" where it says "vision".
+Such a word matches nothing in BM25 and, being specific, counts against the question when the answerer decides
+whether to decline. The bundled model places words near their synonyms, so each distinct word of the documents
+is embedded once (on the first question that needs it) and a word the index lacks stands in for its nearest
+document word when their cosine reaches `RetrievalParams.stand_in_cosine` (docs/QUALITY.md, "Words the
+documents do not use").
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+
+import numpy as np
+
+from qa.text.terms import is_query_content, words
+
+Encode = Callable[[list[str]], np.ndarray]
+# Shorter words are mostly abbreviations, whose nearest neighbours say little.
+MIN_LETTERS = 3
+# The commonest words kept, which bounds memory (1.5 KB a word as float32) and the one-off embedding: COVID-QA's
+# 98 articles have 17,302 distinct words, the default corpus 666.
+MAX_WORDS = 20_000
+
+
+def vocabulary(texts: Iterable[str], limit: int = MAX_WORDS) -> list[str]:
+    """The distinct words of the texts that can stand in for a question word (content words of letters only),
+    the `limit` commonest of them, sorted."""
+    counts = Counter(w for text in texts for w in words(text) if w.isalpha() and len(w) >= MIN_LETTERS)
+    found = [w for w in counts if is_query_content(w)]
+    if len(found) > limit:
+        found = sorted(found, key=lambda w: (-counts[w], w))[:limit]
+    return sorted(found)
+
+
+class TermBridge:
+    """Finds, for a word the index lacks, the document word nearest to it in the embedding model's space."""
+
+    def __init__(self, texts: Callable[[], Iterable[str]], encode: Encode, min_cosine: float) -> None:
+        self._texts = texts
+        self._encode = encode
+        self.min_cosine = min_cosine
+        self._words: list[str] | None = None
+        self._vectors: np.ndarray | None = None
+        self._lock = threading.Lock()  # the server's threads share one bridge: embed the vocabulary once
+        self.stand_in = lru_cache(maxsize=4096)(self._nearest)
+
+    def _vocabulary(self) -> tuple[list[str], np.ndarray]:
+        with self._lock:
+            if self._vectors is None:
+                self._words = vocabulary(self._texts())
+                self._vectors = _unit(self._encode(self._words)) if self._words else np.zeros((0, 1), np.float32)
+            return self._words, self._vectors
+
+    def _nearest(self, word: str) -> str | None:
+        """The document word nearest to `word` if it is near enough, else None."""
+        if not self.min_cosine or not word.isalpha() or len(word) < MIN_LETTERS:
+            return None
+        found, vectors = self._vocabulary()
+        if not found:
+            return None
+        cosines = vectors @ _unit(self._encode([word]))[0]
+        best = int(np.argmax(cosines))
+        return found[best] if cosines[best] >= self.min_cosine else None
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

@@ -1,0 +1,102 @@
+"""Question words the documents never use are searched as the nearest document word (qa/search/bridge.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from qa.config import Settings
+from qa.search.bridge import TermBridge, vocabulary
+from qa.search.params import DEFAULT_RETRIEVAL
+from qa.service import QAService
+from qa.testing import HashEmbedder, write_files
+from tests.helpers import make_service
+
+# The fake embedder encodes these words as the other: the model "knows" they mean the same.
+SAME = {"pills": "medication", "eyesight": "vision"}
+
+
+class SynonymEmbedder(HashEmbedder):
+    """The fake embedder, with the words of SAME encoded as their synonyms."""
+
+    def encode(self, texts, batch_size=64, progress=False):
+        return super().encode([" ".join(SAME.get(w, w) for w in t.split()) for t in texts], batch_size)
+
+
+class CountingEncoder:
+    """Fixed unit vectors for a handful of words; counts the texts it was asked for."""
+
+    def __init__(self, vectors: dict[str, list[float]]) -> None:
+        self.vectors = {w: np.asarray(v, dtype=np.float32) / np.linalg.norm(v) for w, v in vectors.items()}
+        self.asked: list[str] = []
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        self.asked.extend(texts)
+        return np.stack([self.vectors[t] for t in texts])
+
+
+def test_the_vocabulary_is_distinct_content_words_of_letters():
+    found = vocabulary(["The medication helps; 12 patients took it twice.", "Medication, vision and MRI-scans"])
+    assert found == ["helps", "medication", "mri", "patients", "scans", "took", "twice", "vision"]
+
+
+def test_the_vocabulary_keeps_the_commonest_words_when_it_is_limited():
+    assert vocabulary(["alpha alpha beta beta gamma"], limit=2) == ["alpha", "beta"]
+
+
+def test_a_word_stands_in_only_when_it_is_near_enough_and_each_is_embedded_once():
+    encode = CountingEncoder(
+        {"medication": [1, 0, 0], "vision": [0, 1, 0], "pills": [0.9, 0.1, 0], "cost": [0, 0.3, 1]}
+    )
+    bridge = TermBridge(lambda: ["medication and vision"], encode, min_cosine=0.6)
+    assert bridge.stand_in("pills") == "medication"
+    assert bridge.stand_in("cost") is None  # nearest is "vision" at cosine 0.29
+    assert bridge.stand_in("pills") == "medication"
+    assert encode.asked == ["medication", "vision", "pills", "cost"]  # the vocabulary once, then each word once
+
+
+def test_a_bridge_at_cosine_zero_finds_nothing_and_embeds_nothing():
+    encode = CountingEncoder({"medication": [1, 0], "pills": [1, 0]})
+    bridge = TermBridge(lambda: ["medication"], encode, min_cosine=0.0)
+    assert bridge.stand_in("pills") is None and encode.asked == []
+
+
+CORPUS = {
+    "treatment.txt": "Treatment\nOral medication such as carbamazepine calms the spasms in many patients.\n"
+    "Surgery moves the artery away from the facial nerve.\n",
+    "symptoms.txt": "Symptoms\nThe twitching may disturb vision when the eyelid closes.\n",
+}
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    return write_files(tmp_path / "corpus", CORPUS)
+
+
+def test_a_question_word_the_documents_lack_is_searched_as_its_stand_in(corpus, tmp_path):
+    service = make_service(corpus, tmp_path / "index", SynonymEmbedder())
+    service.build()
+    loaded = service.load()
+    assert loaded.retriever.query_terms("Are there pills for the spasms?") == ["medic", "spasm"]
+    assert loaded.answerer.missing_specificity("Are there pills for the spasms?") == 0.0
+    answer = service.ask("Are there pills for the spasms?", k=1)
+    assert not answer.abstained and "medication" in answer.citations[0].quote
+
+
+def test_without_the_bridge_the_word_counts_as_missing(corpus, tmp_path):
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", selector="none")
+    service = QAService(settings, SynonymEmbedder(), retrieval_params=replace(DEFAULT_RETRIEVAL, stand_in_cosine=0))
+    service.build()
+    loaded = service.load()
+    assert "medic" not in loaded.retriever.query_terms("Are there pills for the spasms?")
+    assert loaded.answerer.missing_specificity("Are there pills for the spasms?") > 0
+
+
+def test_words_the_index_knows_keep_their_own_terms(corpus, tmp_path):
+    service = make_service(corpus, tmp_path / "index", SynonymEmbedder())
+    service.build()
+    retriever = service.load().retriever
+    assert retriever.query_terms("Does surgery disturb eyesight?") == ["surgeri", "disturb", "vision"]
+    assert retriever.stand_in("surgery") is None
