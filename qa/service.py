@@ -32,7 +32,6 @@ if TYPE_CHECKING:  # FAISS and bm25s come with them; a `qa build` with nothing t
     import numpy as np
 
     from qa.search.answerer import Answer, Answerer
-    from qa.search.bridge import TermBridge
     from qa.search.retriever import Hit, Retriever
     from qa.search.selector import Selector
     from qa.search.shards import Shard
@@ -155,8 +154,14 @@ class QAService:
             if retriever is None:
                 return loaded  # swapped again while it was read; a later request reads the newest
             check_built_with(retriever.data.manifest, self.settings, self.model_identity())
-            retriever.bridge = self._bridge(retriever)
             from qa.search.answerer import Answerer
+            from qa.search.bridge import document_bridge
+
+            # Words go straight to the model, not through the batcher (they are not questions), and the model is
+            # loaded only when a word first needs it.
+            params, model = self.retrieval_params, self.settings.model
+            encode = lambda texts: self.embedder.encode(texts)
+            retriever.bridge = document_bridge(retriever.data.documents, encode, params, model)
 
             load_stemmer()  # NLTK is read here rather than during the first question
             answerer = Answerer(retriever, self.answer_params, self.selector)
@@ -164,17 +169,6 @@ class QAService:
             return self._loaded
         finally:
             self._reload_lock.release()
-
-    def _bridge(self, retriever: Retriever) -> TermBridge:
-        """Stand-ins for the question words this index lacks, from its documents' words (qa/search/bridge.py)."""
-        from qa.search.bridge import TermBridge
-
-        documents = retriever.data.documents
-        return TermBridge(
-            lambda: (d.text for d in documents),
-            lambda texts: self.embedder.encode(texts),
-            self.retrieval_params.stand_in_cosine,
-        )
 
     def loaded_version(self) -> str | None:
         """The version of the index in memory, without loading or checking anything."""

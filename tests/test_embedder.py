@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qa.errors import ModelError
-from qa.index.embedder import SentenceTransformerEmbedder, bundled_model_path, weights_fingerprint
+from qa.index.embedder import SentenceTransformerEmbedder, bundled_model_path, knows_word, weights_fingerprint
 from qa.testing import HashEmbedder
 
 
@@ -52,6 +52,10 @@ def test_weights_fingerprint_without_weights_is_a_model_error(tmp_path):
 def test_a_folder_that_is_not_a_model_is_a_model_error(tmp_path):
     with pytest.raises(ModelError, match="not a sentence-transformers model folder"):
         SentenceTransformerEmbedder(str(tmp_path))
+
+
+def test_the_tokenizer_tells_whole_words_from_pieces():
+    assert knows_word(None, "pills") and not knows_word(None, "botox")  # "bot", "##ox"
 
 
 def test_bundled_model_is_installed():

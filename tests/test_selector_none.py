@@ -16,7 +16,7 @@ from tests.helpers import real_site
 pytestmark = pytest.mark.slow
 # Answers to the dev questions and 7 patient-style ones, recorded before the selector existed (index_version left out),
 # and before question words the documents lack were searched as their stand-ins (qa/search/bridge.py, which both
-# selectors share: "botox" is answered now, where the recording declines).
+# selectors share), so the bridge is off here.
 GOLDEN = Path(__file__).parent / "fixtures" / "answers_hand_scorer.json"
 
 

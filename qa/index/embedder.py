@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -49,6 +50,23 @@ def weights_fingerprint(model_dir: str) -> str:
     if not found:
         raise ModelError(f"no model weights ({' or '.join(WEIGHT_FILES)}) in {model_dir}")
     return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=4)
+def _tokenizer(model_path: str):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model_path)
+
+
+def knows_word(model_path: str | None, word: str) -> bool:
+    """Whether the model's tokenizer holds the word whole (not as pieces such as "bot", "##ox"); read from the
+    model folder, so a process that sends its encodes elsewhere (a cluster's front) answers alike."""
+    try:
+        tokenizer = _tokenizer(model_path or bundled_model_path())
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read the tokenizer of {model_path or 'the bundled model'}: {exc}") from exc
+    return len(tokenizer.tokenize(word)) == 1
 
 
 DIRECT_MAX = 16  # texts encoded in one direct pass: questions, not a build's thousands

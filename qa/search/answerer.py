@@ -185,7 +185,7 @@ class Answerer:
             # Numbers, decades and ordinals ("1600s", "19th") name no topic the corpus could lack.
             if not is_query_content(w) or len(w) < 2 or any(ch.isdigit() for ch in w):
                 continue
-            if not self.r.bm25.knows(stem(w)) and not self.r.stand_in(w):
+            if not self.r.bm25.knows(stem(w)):
                 total += max(0.0, self.params.common_zipf - zipf_frequency(w, "en"))
         return total
 

@@ -1,23 +1,30 @@
-"""Question words the documents never use, searched as the nearest word they do use ("botox" as "botuline").
+"""Question words the documents never use, searched as the nearest word they do use ("pills" as "medication").
 
-People ask in their own words: "pills" where an article says "medication", "eyesight" where it says "vision".
-Such a word matches nothing in BM25 and, being specific, counts against the question when the answerer decides
-whether to decline. The bundled model places words near their synonyms, so each distinct word of the documents
-is embedded once (on the first question that needs it) and a word the index lacks stands in for its nearest
-document word when their cosine reaches `RetrievalParams.stand_in_cosine` (docs/QUALITY.md, "Words the
-documents do not use").
+People ask in their own words: "pills" where an article says "medication", "hurt" where it says "pain". Such a
+word matches no sentence, so the sentence that answers loses the share of the question it would hold. The
+bundled model places words near their synonyms, so each distinct word of the documents is embedded once (on the
+first question that needs it), and a question word the index lacks is searched as the nearest document word
+when their cosine reaches `RetrievalParams.stand_in_cosine` (docs/QUALITY.md, "Words the documents do not use").
+A stand-in helps find and rank the sentence; it does not vouch that the documents speak of the word, so the
+word still counts as missing when the answerer decides whether to decline.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from qa.index.embedder import knows_word
 from qa.text.terms import is_query_content, words
+
+if TYPE_CHECKING:
+    from qa.index.format import IndexedDocument
+    from qa.search.params import RetrievalParams
 
 Encode = Callable[[list[str]], np.ndarray]
 # Shorter words are mostly abbreviations, whose nearest neighbours say little.
@@ -40,10 +47,19 @@ def vocabulary(texts: Iterable[str], limit: int = MAX_WORDS) -> list[str]:
 class TermBridge:
     """Finds, for a word the index lacks, the document word nearest to it in the embedding model's space."""
 
-    def __init__(self, texts: Callable[[], Iterable[str]], encode: Encode, min_cosine: float) -> None:
+    def __init__(
+        self,
+        texts: Callable[[], Iterable[str]],
+        encode: Encode,
+        min_cosine: float,
+        knows_word: Callable[[str], bool] | None = None,
+    ) -> None:
         self._texts = texts
         self._encode = encode
         self.min_cosine = min_cosine
+        # A word the model reads as pieces is placed by its pieces, near words spelled alike ("sars" by "sar",
+        # "pcr" by "tcr"), so only words the model holds whole get a stand-in.
+        self._knows_word = knows_word or (lambda word: True)
         self._words: list[str] | None = None
         self._vectors: np.ndarray | None = None
         self._lock = threading.Lock()  # the server's threads share one bridge: embed the vocabulary once
@@ -58,7 +74,7 @@ class TermBridge:
 
     def _nearest(self, word: str) -> str | None:
         """The document word nearest to `word` if it is near enough, else None."""
-        if not self.min_cosine or not word.isalpha() or len(word) < MIN_LETTERS:
+        if not self.min_cosine or not word.isalpha() or len(word) < MIN_LETTERS or not self._knows_word(word):
             return None
         found, vectors = self._vocabulary()
         if not found:
@@ -66,6 +82,16 @@ class TermBridge:
         cosines = vectors @ _unit(self._encode([word]))[0]
         best = int(np.argmax(cosines))
         return found[best] if cosines[best] >= self.min_cosine else None
+
+
+def document_bridge(
+    documents: Sequence[IndexedDocument], encode: Encode, params: RetrievalParams, model: str | None
+) -> TermBridge:
+    """The bridge of an index: its documents' words, embedded by `encode` when first needed; `model` (None: the
+    bundled one) tells whole words from pieces."""
+    return TermBridge(
+        lambda: (d.text for d in documents), encode, params.stand_in_cosine, lambda word: knows_word(model, word)
+    )
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ class RetrievalParams:
     rerank_coverage: float = 0.2
     # A question word the index lacks is searched as the document word nearest to it by the model's cosine,
     # when that reaches this (0: never; qa/search/bridge.py, docs/QUALITY.md "Words the documents do not use").
-    stand_in_cosine: float = 0.6
+    stand_in_cosine: float = 0.7
 
 
 @dataclass(frozen=True)

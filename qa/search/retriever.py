@@ -152,7 +152,9 @@ class Retriever:
         """The document word searched for a question word that the index does not know, if one is near enough."""
         if self.bridge is None or not is_query_content(word) or self.bm25.knows(stem(word)):
             return None
-        return self.bridge.stand_in(word)
+        found = self.bridge.stand_in(word)
+        # The documents' text also holds words no passage indexes (a page's chrome): those would match nothing.
+        return found if found and self.bm25.knows(stem(found)) else None
 
     def term_weights(self, query_terms: list[str]) -> dict[str, float]:
         """IDF weight of each distinct query term, normalized to sum to 1."""
