@@ -89,6 +89,7 @@ class QAService:
         self._loaded: _Loaded | None = None
         self._lock = threading.RLock()
         self._reload_lock = threading.Lock()
+        self._warm = False  # warm_up was called: each index loaded from then on prepares its bridge at once
         self.limit_encodes(encode_slots)
 
     def limit_encodes(self, slots: int | None) -> None:
@@ -162,6 +163,8 @@ class QAService:
             params, model = self.retrieval_params, self.settings.model
             encode = lambda texts: self.embedder.encode(texts)
             retriever.bridge = document_bridge(retriever.data.documents, encode, params, model)
+            if self._warm:
+                retriever.bridge.prepare_in_background()
 
             load_stemmer()  # NLTK is read here rather than during the first question
             answerer = Answerer(retriever, self.answer_params, self.selector)
@@ -234,9 +237,11 @@ class QAService:
             return 1
 
     def warm_up(self) -> None:
-        """Load the model and index now, so the first question is not the one that waits for them."""
-        self.load()
+        """Load the model and index now, so the first question is not the one that waits for them; the words
+        of this index and of each one loaded later are embedded for the term bridge in the background."""
+        self._warm = True
         self.embedder.encode(["warm up"])
+        self.load().retriever.bridge.prepare_in_background()
 
     def ensure_index(self, progress: bool = False) -> BuildReport | None:
         """Build the index if there is none yet."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -57,6 +58,23 @@ def test_a_word_stands_in_only_when_it_is_near_enough_and_each_is_embedded_once(
     assert encode.asked == ["medication", "vision", "pills", "cost"]  # the vocabulary once, then each word once
 
 
+def test_the_vocabulary_can_be_embedded_in_the_background_before_any_question():
+    encode = CountingEncoder({"medication": [1, 0], "pills": [1, 0]})
+    embedded = threading.Event()
+
+    def signalling(texts):
+        vectors = encode(texts)
+        embedded.set()
+        return vectors
+
+    bridge = TermBridge(lambda: ["medication"], signalling, min_cosine=0.6)
+    bridge.prepare_in_background()
+    bridge.prepare_in_background()
+    assert embedded.wait(10) and encode.asked == ["medication"]
+    assert bridge.stand_in("pills") == "medication"
+    assert encode.asked == ["medication", "pills"]
+
+
 def test_a_word_the_model_reads_in_pieces_gets_no_stand_in():
     encode = CountingEncoder({"medication": [1, 0], "pills": [1, 0], "tablets": [1, 0]})
     bridge = TermBridge(lambda: ["medication"], encode, min_cosine=0.6, knows_word=lambda word: word != "pills")
@@ -107,6 +125,34 @@ def test_a_stand_in_does_not_vouch_for_the_word_when_declining(corpus, tmp_path)
     question = "Are there pills for the spasms?"
     missing = [s.load().answerer.missing_specificity(question) for s in (with_bridge, without)]
     assert missing[0] == missing[1] > 0
+
+
+class VocabularyWatcher(SynonymEmbedder):
+    """Tells when the index's vocabulary (a list holding the bare word "medication") was embedded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.vocabulary_embedded = threading.Event()
+
+    def encode(self, texts, batch_size=64, progress=False):
+        if "medication" in texts:
+            self.vocabulary_embedded.set()
+        return super().encode(texts, batch_size)
+
+
+def test_a_warmed_up_service_embeds_each_loaded_index_vocabulary_before_any_question(corpus, tmp_path):
+    embedder = VocabularyWatcher()
+    service = make_service(corpus, tmp_path / "index", embedder)
+    service.build()
+    service.load()
+    assert not embedder.vocabulary_embedded.is_set()  # a one-off `qa ask` embeds it only if a question needs it
+    service.warm_up()
+    assert embedder.vocabulary_embedded.wait(10)
+    embedder.vocabulary_embedded.clear()
+    (corpus / "more.txt").write_text("Spasms may return after surgery in a few patients.", encoding="utf-8")
+    service.build()
+    service.load()
+    assert embedder.vocabulary_embedded.wait(10)  # the rebuilt index's words, again without a question
 
 
 def test_words_the_index_knows_keep_their_own_terms(corpus, tmp_path):

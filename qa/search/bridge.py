@@ -2,15 +2,17 @@
 
 People ask in their own words: "pills" where an article says "medication", "hurt" where it says "pain". Such a
 word matches no sentence, so the sentence that answers loses the share of the question it would hold. The
-bundled model places words near their synonyms, so each distinct word of the documents is embedded once (on the
-first question that needs it), and a question word the index lacks is searched as the nearest document word
-when their cosine reaches `RetrievalParams.stand_in_cosine` (docs/QUALITY.md, "Words the documents do not use").
-A stand-in helps find and rank the sentence; it does not vouch that the documents speak of the word, so the
-word still counts as missing when the answerer decides whether to decline.
+bundled model places words near their synonyms, so each distinct word of the documents is embedded once (in the
+background when served, else on the first question that needs it), and a question word the index lacks is
+searched as the nearest document word when their cosine reaches `RetrievalParams.stand_in_cosine`
+(docs/QUALITY.md, "Words the documents do not use"). A stand-in helps find and rank the sentence; it does not
+vouch that the documents speak of the word, so the word still counts as missing when the answerer decides
+whether to decline.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from qa.errors import QAError
 from qa.index.embedder import knows_word
 from qa.text.terms import is_query_content, words
 
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from qa.index.format import IndexedDocument
     from qa.search.params import RetrievalParams
 
+log = logging.getLogger(__name__)
 Encode = Callable[[list[str]], np.ndarray]
 # Shorter words are mostly abbreviations, whose nearest neighbours say little.
 MIN_LETTERS = 3
@@ -63,7 +67,23 @@ class TermBridge:
         self._words: list[str] | None = None
         self._vectors: np.ndarray | None = None
         self._lock = threading.Lock()  # the server's threads share one bridge: embed the vocabulary once
+        self._start_lock, self._preparing = threading.Lock(), False
         self.stand_in = lru_cache(maxsize=4096)(self._nearest)
+
+    def prepare_in_background(self) -> None:
+        """Embed the vocabulary in a daemon thread, not on a question (16 s for 17,302 words: bench.speed.bridge);
+        a question that needs a stand-in meanwhile waits for it, one that does not only shares the cores."""
+        with self._start_lock:  # not self._lock, which the embedding holds for seconds
+            if not self.min_cosine or self._preparing:
+                return
+            self._preparing = True
+        threading.Thread(target=self._prepare, name="qa-bridge", daemon=True).start()
+
+    def _prepare(self) -> None:
+        try:
+            self._vocabulary()
+        except QAError as exc:  # the first question that needs a stand-in tries again and reports it
+            log.warning("qa: the words of the documents were not embedded for the term bridge: %s", exc)
 
     def _vocabulary(self) -> tuple[list[str], np.ndarray]:
         with self._lock:
