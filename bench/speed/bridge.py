@@ -7,12 +7,10 @@ The first question after an index load that holds a word the documents lack wait
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from pathlib import Path
 
 from bench.common.data import BENCH_DIR, load_covidqa
-from bench.common.stats import ratio
+from bench.common.stats import percentile, ratio, timed
 from qa.index.embedder import SentenceTransformerEmbedder
 from qa.search.bridge import TermBridge, vocabulary
 
@@ -27,16 +25,10 @@ def main(argv: list[str] | None = None) -> None:
     texts = list(load_covidqa(args.bench_dir).files.values())
     embedder = SentenceTransformerEmbedder(None)
     embedder.encode([QUESTION])  # warm-up: the first pass pays for allocations
-    bare = []
-    for _ in range(20):
-        start = time.perf_counter()
-        embedder.encode([QUESTION])
-        bare.append(time.perf_counter() - start)
-    start = time.perf_counter()
+    bare_p50 = percentile([timed(lambda: embedder.encode([QUESTION]))[0] for _ in range(20)], 50)
     # The bridge's cosine does not matter here: the first stand-in asked for embeds the whole vocabulary.
-    found = TermBridge(lambda: texts, embedder.encode, min_cosine=0.7).stand_in("pills")
-    seconds = time.perf_counter() - start
-    bare_p50 = statistics.median(bare)
+    bridge = TermBridge(lambda: texts, embedder.encode, min_cosine=0.7)
+    seconds, found = timed(lambda: bridge.stand_in("pills"))
     words = len(vocabulary(texts))
     print(f"COVID-QA, {len(texts)} articles, {words} words: the first stand-in ({found!r}) took {seconds:.1f} s")
     print(f"bare question encode p50 {bare_p50 * 1000:.1f} ms; ratio {ratio(seconds, bare_p50):.0f}x")
