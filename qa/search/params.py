@@ -34,6 +34,8 @@ class RetrievalParams:
     # A question word the index lacks is searched as the document word nearest to it by the model's cosine,
     # when that reaches this (0: never; qa/search/bridge.py, docs/QUALITY.md "Words the documents do not use").
     stand_in_cosine: float = 0.7
+    # A term the documents abbreviate ("hemifacial spasm (HFS)") also finds its other form (qa/search/abbreviations.py).
+    abbreviations: bool = True
 
 
 @dataclass(frozen=True)

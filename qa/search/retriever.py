@@ -15,6 +15,7 @@ from qa.index.format import IndexedDocument
 from qa.index.lexical import BM25Index
 from qa.index.shards import shard_folders
 from qa.index.store import REBUILD_HINT, IndexData, read_index
+from qa.search.abbreviations import Aliases
 from qa.search.bridge import TermBridge
 from qa.search.params import DEFAULT_RETRIEVAL, RetrievalParams
 from qa.search.shards import Candidates, Shard, ShardedBM25, ShardSearcher, ShardUnavailable, merge, open_parts
@@ -148,6 +149,15 @@ class Retriever:
                 out.append(stem(stand_in) if stand_in else self.bm25.correct(stem(w)))
         return out
 
+    @functools.cached_property
+    def aliases(self) -> Aliases:
+        """The abbreviations the documents define (qa/search/abbreviations.py; none when params switch them off).
+        A sentence holds the other form of each one it names; a question is searched as worded, since adding the
+        other form to BM25 lost 4 points of COVID-QA DEV hit@1 in BM25 mode (docs/QUALITY.md, "Abbreviations")."""
+        if not self.params.abbreviations:
+            return Aliases()
+        return Aliases.of(d.text for d in self.data.documents)
+
     def stand_in(self, word: str) -> str | None:
         """The document word searched for a question word that the index does not know, if one is near enough."""
         if self.bridge is None or not is_query_content(word) or self.bm25.knows(stem(word)):
@@ -159,6 +169,12 @@ class Retriever:
     def term_weights(self, query_terms: list[str]) -> dict[str, float]:
         """IDF weight of each distinct query term, normalized to sum to 1."""
         weights = {t: self.bm25.idf(t) for t in set(query_terms)}
+        # An abbreviation and its long form name one thing, as common as its commoner form: the article on
+        # hemifacial spasm says "HFS" throughout, so the topic weighs what it is worth, not its rare long form.
+        for group in self.aliases.groups(set(weights)):
+            named = [t for t in group if t in weights]
+            least = min(weights[t] for t in named)
+            weights.update((t, least / len(named)) for t in named)
         total = sum(weights.values()) or 1.0
         return {t: w / total for t, w in weights.items()}
 
@@ -262,12 +278,14 @@ class Retriever:
         return self.data.sentence_vectors[j]
 
     def sentence_terms(self, j: int) -> frozenset[str]:
-        """The distinct content terms of sentence j (cached: every question re-reads the top passages)."""
+        """The distinct content terms of sentence j, with the other form of each abbreviation it names (cached:
+        every question re-reads the top passages)."""
         found = self._terms.get(j)
         if found is None:
             if len(self._terms) >= TERM_CACHE_SIZE:
                 self._terms.clear()
-            found = self._terms[j] = frozenset(terms(self.sentence_text(j)))
+            own = set(terms(self.sentence_text(j)))
+            found = self._terms[j] = frozenset(own.union(self.aliases.added(own)))
         return found
 
 
