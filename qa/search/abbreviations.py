@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Set
 from dataclasses import dataclass, field
 
 from qa.text.terms import terms
@@ -108,10 +108,10 @@ class Aliases:
     def __len__(self) -> int:
         return len(self.definitions)
 
-    def groups(self, held: Collection[str]) -> list[tuple[str, ...]]:
+    def groups(self, held: Set[str]) -> list[tuple[str, ...]]:
         """Each abbreviation `held` names by either form, as the terms of both forms."""
         found = {d for t in held for d in self._by_term.get(t, ()) if set(d.short) <= held or set(d.long) <= held}
-        return [_distinct(d.short + d.long) for d in sorted(found, key=lambda d: (d.short, d.long))]
+        return [d.short + d.long for d in sorted(found, key=lambda d: (d.short, d.long))]
 
     def added(self, held: Collection[str]) -> list[str]:
         """The terms that `held` stands for besides its own: a short form's long form and a long form's short."""
@@ -122,10 +122,6 @@ class Aliases:
                     if all(x in held for x in have):
                         out.extend(x for x in give if x not in held and x not in out)
         return out
-
-
-def _distinct(items: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(items))
 
 
 def _parts(text: str) -> tuple[str, ...]:
