@@ -11,6 +11,7 @@ import pytest
 from qa.config import Settings
 from qa.search.bridge import TermBridge, vocabulary
 from qa.search.params import DEFAULT_RETRIEVAL
+from qa.search.shards import indexes
 from qa.service import QAService
 from qa.testing import HashEmbedder, write_files
 from tests.helpers import make_service
@@ -161,3 +162,15 @@ def test_words_the_index_knows_keep_their_own_terms(corpus, tmp_path):
     retriever = service.load().retriever
     assert retriever.query_terms("Does surgery disturb sight?") == ["surgeri", "disturb", "vision"]
     assert retriever.stand_in("surgery") is None
+
+
+def test_a_stand_in_only_the_page_chrome_uses_is_not_taken(tmp_path):
+    # "medication" is only in a scraped button; "media", one letter from its stem "medic", is indexed.
+    files = {"page.txt": "Free medication free medication\nThe media report that tablets calm the spasms.\n"}
+    service = make_service(write_files(tmp_path / "corpus", files), tmp_path / "index", SynonymEmbedder())
+    service.build()
+    retriever = service.load().retriever
+    assert retriever.bridge.stand_in("pills") == "medication"
+    assert retriever.bm25.knows("medic") and not indexes(retriever.bm25, "medic")
+    assert retriever.stand_in("pills") is None
+    assert retriever.query_terms("Do pills help?") == ["pill", "help"]

@@ -18,7 +18,16 @@ from qa.index.store import REBUILD_HINT, IndexData, read_index
 from qa.search.abbreviations import Aliases
 from qa.search.bridge import TermBridge
 from qa.search.params import DEFAULT_RETRIEVAL, RetrievalParams
-from qa.search.shards import Candidates, Shard, ShardedBM25, ShardSearcher, ShardUnavailable, merge, open_parts
+from qa.search.shards import (
+    Candidates,
+    Shard,
+    ShardedBM25,
+    ShardSearcher,
+    ShardUnavailable,
+    indexes,
+    merge,
+    open_parts,
+)
 from qa.text.terms import is_content, is_query_content, stem, terms, words
 
 # Sentence term sets kept in memory; cleared when full so a huge corpus cannot grow the cache unbounded.
@@ -163,8 +172,9 @@ class Retriever:
         if self.bridge is None or not is_query_content(word) or self.bm25.knows(stem(word)):
             return None
         found = self.bridge.stand_in(word)
-        # The documents' text also holds words no passage indexes (a page's chrome): those would match nothing.
-        return found if found and self.bm25.knows(stem(found)) else None
+        # The documents' text also holds words no passage indexes (a page's chrome): those would match nothing,
+        # and knows() would pass them on a look-alike.
+        return found if found and indexes(self.bm25, stem(found)) else None
 
     def term_weights(self, query_terms: list[str]) -> dict[str, float]:
         """IDF weight of each distinct query term, normalized to sum to 1."""

@@ -133,6 +133,13 @@ def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
     return part[np.argsort(-scores[part], kind="stable")]
 
 
+def indexes(bm25: BM25Index | ShardedBM25, term: str) -> bool:
+    """Whether the term itself is indexed (`knows` also accepts look-alikes); here, not on BM25Index, so that
+    the index key, which hashes qa/index/lexical.py, does not change."""
+    shards = bm25.shards if isinstance(bm25, ShardedBM25) else [bm25]
+    return any(term in s.model.vocab_dict for s in shards)
+
+
 class ShardedBM25:
     """BM25Index's idf and vocabulary questions over shards written with the whole corpus's statistics (each
     shard scores its own passages: ShardSearcher)."""
