@@ -2,10 +2,11 @@
 
 Medical and scientific writing names a term in full once and then abbreviates it: the article on hemifacial spasm
 says "HFS" in 32 places and "hemifacial spasm" in 22. A question says either, so a sentence that uses the other
-form loses that share of the question in BM25 and in the answer step's term coverage. The definitions are found
-by the Schwartz-Hearst rule (Schwartz and Hearst, "A simple algorithm for identifying abbreviation definitions in
-biomedical text", PSB 2003): a short form in parentheses whose characters occur in order in the words just before
-it, its first character starting a word.
+form loses that share of the question in the answer step's term coverage and in the re-ranking of passages by
+their best sentence (BM25 searches the question as worded: docs/QUALITY.md, "Abbreviations the documents
+define"). The definitions are found by the Schwartz-Hearst rule (Schwartz and Hearst, "A simple algorithm for
+identifying abbreviation definitions in biomedical text", PSB 2003): a short form in parentheses whose characters
+occur in order in the words just before it, its first character starting a word.
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ class RetrievalParams:
     # A question word the index lacks is searched as the document word nearest to it by the model's cosine,
     # when that reaches this (0: never; qa/search/bridge.py, docs/QUALITY.md "Words the documents do not use").
     stand_in_cosine: float = 0.7
-    # A term the documents abbreviate ("hemifacial spasm (HFS)") also finds its other form (qa/search/abbreviations.py).
+    # A sentence that says one form of an abbreviation the documents define ("hemifacial spasm (HFS)") holds the
+    # other too, for term coverage (qa/search/abbreviations.py).
     abbreviations: bool = True
 
 

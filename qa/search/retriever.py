@@ -162,7 +162,8 @@ class Retriever:
     def aliases(self) -> Aliases:
         """The abbreviations the documents define (qa/search/abbreviations.py; none when params switch them off).
         A sentence holds the other form of each one it names; a question is searched as worded, since adding the
-        other form to BM25 lost 4 points of COVID-QA DEV hit@1 in BM25 mode (docs/QUALITY.md, "Abbreviations")."""
+        other form to BM25 lost 4 points of COVID-QA DEV hit@1 in BM25 mode (docs/QUALITY.md, "Abbreviations the
+        documents define")."""
         if not self.params.abbreviations:
             return Aliases()
         return Aliases.of(d.text for d in self.data.documents)
