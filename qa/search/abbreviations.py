@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Iterator, Set
+from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass, field
 
 from qa.text.terms import terms
@@ -114,15 +114,9 @@ class Aliases:
         found = {d for t in held for d in self._by_term.get(t, ()) if set(d.short) <= held or set(d.long) <= held}
         return [d.short + d.long for d in sorted(found, key=lambda d: (d.short, d.long))]
 
-    def added(self, held: Collection[str]) -> list[str]:
+    def added(self, held: Set[str]) -> list[str]:
         """The terms that `held` stands for besides its own: a short form's long form and a long form's short."""
-        out: list[str] = []
-        for t in held:
-            for d in self._by_term.get(t, ()):
-                for have, give in ((d.short, d.long), (d.long, d.short)):
-                    if all(x in held for x in have):
-                        out.extend(x for x in give if x not in held and x not in out)
-        return out
+        return list(dict.fromkeys(t for group in self.groups(held) for t in group if t not in held))
 
 
 def _parts(text: str) -> tuple[str, ...]:
