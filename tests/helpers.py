@@ -17,6 +17,7 @@ import pytest
 from qa.config import Settings
 from qa.index.lexical import K1, B
 from qa.ingest.corpus import Document, segment, sha256_bytes, title_of
+from qa.search.params import DEFAULT_RETRIEVAL, RetrievalParams
 from qa.service import QAService
 from qa.testing import DEFAULT_CORPUS, REPO, HashEmbedder, qa_build, write_files
 
@@ -75,11 +76,18 @@ def assert_citations_exact(answer, corpus_dir: Path) -> None:
         assert source_text(Path(corpus_dir) / c.doc_id)[c.start : c.end] == c.quote
 
 
-def make_service(corpus_dir: Path, index_dir: Path, embedder: HashEmbedder | None = None, **settings) -> QAService:
+def make_service(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: HashEmbedder | None = None,
+    retrieval_params: RetrievalParams = DEFAULT_RETRIEVAL,
+    **settings,
+) -> QAService:
     """A QAService over corpus_dir/index_dir with the fake embedder (no model is loaded) and, unless `selector` is
     given, the hand-weighted score: the fake vectors mean nothing to the shipped cross-encoder."""
     settings.setdefault("selector", "none")
-    return QAService(Settings(corpus_dir=corpus_dir, index_dir=index_dir, **settings), embedder or HashEmbedder())
+    config = Settings(corpus_dir=corpus_dir, index_dir=index_dir, **settings)
+    return QAService(config, embedder or HashEmbedder(), retrieval_params=retrieval_params)
 
 
 @pytest.fixture

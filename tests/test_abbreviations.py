@@ -6,12 +6,12 @@ from dataclasses import replace
 
 import pytest
 
-from qa.config import Settings
 from qa.search.abbreviations import Aliases, Definition, definitions, long_form
 from qa.search.params import DEFAULT_RETRIEVAL
 from qa.search.retriever import coverage
 from qa.service import QAService
-from qa.testing import HashEmbedder, write_files
+from qa.testing import write_files
+from tests.helpers import make_service
 
 
 def found(text: str) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
@@ -74,9 +74,8 @@ def corpus(tmp_path):
 
 
 def service_for(corpus, tmp_path, abbreviations: bool = True) -> QAService:
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", selector="none")
     params = replace(DEFAULT_RETRIEVAL, abbreviations=abbreviations)
-    service = QAService(settings, HashEmbedder(), retrieval_params=params)
+    service = make_service(corpus, tmp_path / "index", retrieval_params=params)
     service.build()
     return service
 

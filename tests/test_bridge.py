@@ -8,11 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from qa.config import Settings
 from qa.search.bridge import TermBridge, vocabulary
 from qa.search.params import DEFAULT_RETRIEVAL
 from qa.search.shards import indexes
-from qa.service import QAService
 from qa.testing import HashEmbedder, write_files
 from tests.helpers import make_service
 
@@ -111,8 +109,8 @@ def test_a_question_word_the_documents_lack_is_searched_as_its_stand_in(corpus, 
 
 
 def test_without_the_bridge_the_word_is_searched_as_itself(corpus, tmp_path):
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", selector="none")
-    service = QAService(settings, SynonymEmbedder(), retrieval_params=replace(DEFAULT_RETRIEVAL, stand_in_cosine=0))
+    no_bridge = replace(DEFAULT_RETRIEVAL, stand_in_cosine=0)
+    service = make_service(corpus, tmp_path / "index", SynonymEmbedder(), retrieval_params=no_bridge)
     service.build()
     loaded = service.load()
     assert loaded.retriever.query_terms("Are there pills for the spasms?") == ["pill", "spasm"]
@@ -121,8 +119,8 @@ def test_without_the_bridge_the_word_is_searched_as_itself(corpus, tmp_path):
 def test_a_stand_in_does_not_vouch_for_the_word_when_declining(corpus, tmp_path):
     with_bridge = make_service(corpus, tmp_path / "index", SynonymEmbedder())
     with_bridge.build()
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", selector="none")
-    without = QAService(settings, SynonymEmbedder(), retrieval_params=replace(DEFAULT_RETRIEVAL, stand_in_cosine=0))
+    no_bridge = replace(DEFAULT_RETRIEVAL, stand_in_cosine=0)
+    without = make_service(corpus, tmp_path / "index", SynonymEmbedder(), retrieval_params=no_bridge)
     question = "Are there pills for the spasms?"
     missing = [s.load().answerer.missing_specificity(question) for s in (with_bridge, without)]
     assert missing[0] == missing[1] > 0
